@@ -1,0 +1,54 @@
+# wanwatch — one Makefile for host work. It creates and uses .venv by itself.
+# Main jobs: `make demo` (agent under MicroPython + emulated modem + local broker, live status)
+#            `make test` (every test, with real MicroPython, mosquitto, namespaces, mpremote).
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed-stamp
+BOARD    ?= openwrt-quectel
+PORT     ?=
+DURATION ?= 0
+
+.PHONY: all venv sysdeps build test demo bench package flash clean
+
+all: build
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+# System packages a fresh Debian machine lacks (mosquitto for the broker, iproute2 for the test
+# bed). Installed only when missing and only as root; otherwise the tests say what to install.
+sysdeps:
+	@missing=""; \
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (sudo apt-get install -y$$missing)"; fi; \
+	fi
+
+build: $(STAMP)
+	$(PY) -m host_tools.build
+
+test: $(STAMP) sysdeps
+	$(PY) -m pytest -q tests
+
+demo: $(STAMP) sysdeps build
+	$(PY) -m host_tools.demo --duration $(DURATION)
+
+bench: $(STAMP) sysdeps build
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+package: $(STAMP)
+	$(PY) -m host_tools.cli package
+
+flash: $(STAMP)
+	@[ -n "$(PORT)" ] || { echo "usage: make flash BOARD=<board> PORT=<device or socket://host:port>"; exit 2; }
+	$(PY) -m host_tools.cli flash --board $(BOARD) --port $(PORT)
+
+clean:
+	rm -rf build .pytest_cache

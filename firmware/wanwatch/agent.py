@@ -1,0 +1,143 @@
+# agent.py: wires the parts into one asyncio loop: modem, link monitor, usage, reporter, status file.
+# Each part has `async run()` (never raises) and `status()`; the agent only composes them.
+from . import status as statusdoc
+from . import store
+from .compat import asyncio, dumps, exc_text
+from .events import EventBus
+
+STATUS_FILE_PERIOD_S = 5  # RAM status file for `wanwatch status` and the console
+ONCE_MQTT_TIMEOUT_S = 5
+
+
+def _log(msg):
+    # stdout goes to logd under procd; one bounded line per message
+    print("wanwatch: " + msg[:240])
+
+
+class Agent:
+    def __init__(self, cfg, clock, config_path=None):
+        self.cfg = cfg
+        self.clock = clock
+        self.config_path = config_path
+        self.started = clock.monotonic()
+        self.events = EventBus(clock)
+        self.modem = None
+        self.links = None
+        self.usage = None
+        self.reporter = None
+        self.hotplug = None
+        self._build_parts()
+
+    # --- construction -------------------------------------------------------------------------
+    def _build_parts(self):
+        cfg, clock, events = self.cfg, self.clock, self.events
+        from .modem.manager import ModemManager
+        self.modem = ModemManager(cfg, clock, events)
+        from .monitor import LinkMonitor
+        from .actuator import make_actuator
+        self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg), modem_ok=self._modem_ok)
+        from .usage import UsageTracker
+        self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
+                                  counters_source=self.modem.counters, device=self._metered_device(),
+                                  iccid_source=lambda: self.modem.iccid)
+        from .reporter import Reporter
+        self.reporter = Reporter(cfg, clock, events, self.status, self.inventory)
+
+    def _metered_device(self):
+        for l in self.cfg["links"]:
+            if l["metered"]:
+                return l["device"]
+        return None
+
+    def _modem_ok(self):
+        st = self.modem.status()
+        return bool(st.get("network", {}).get("registered"))
+
+    # --- documents ----------------------------------------------------------------------------
+    def status(self):
+        return statusdoc.build(
+            self.cfg["device_id"], self.clock.time(), self.clock.monotonic() - self.started,
+            modem=self.modem.status(), links=self.links.status(), usage=self.usage.status(),
+            mqtt=self.reporter.status(), cfg_links=self.cfg["links"])
+
+    def inventory(self):
+        from . import VERSION
+        st = self.modem.status()
+        m, sim, net = st.get("modem") or {}, st.get("sim") or {}, st.get("network") or {}
+        links = []
+        for l in self.cfg["links"]:
+            links.append({"name": l["name"], "device": l["device"], "role": l["role"],
+                          "metered": l["metered"], "addresses": _addresses(l["device"])})
+        return {"v": 1, "device_id": self.cfg["device_id"], "board": self.cfg["board"],
+                "firmware_version": VERSION, "modem_vendor": m.get("vendor"), "modem_model": m.get("model"),
+                "modem_firmware": m.get("firmware"), "imei": m.get("imei"), "iccid": sim.get("iccid"),
+                "imsi": sim.get("imsi"), "operator": net.get("operator"), "links": links}
+
+    # --- one cycle (--once) --------------------------------------------------------------------
+    async def once(self):
+        from .modem.manager import ModemAbsent
+        try:
+            await self.modem.once()
+        except ModemAbsent as e:
+            import sys
+            sys.stderr.write("wanwatch: %s\n" % e)
+            return 1
+        try:
+            await self.links.probe_once()
+        except Exception as e:  # probing is best effort in --once (e.g. not root)
+            _log("link probe skipped: " + exc_text(e))
+        doc = self.status()
+        ok = False
+        try:
+            ok = await self.reporter.once(doc, ONCE_MQTT_TIMEOUT_S)
+        except Exception as e:
+            _log("mqtt: " + exc_text(e))
+        doc["mqtt"]["connected"] = bool(ok)
+        print(dumps(doc))
+        return 0
+
+    # --- daemon --------------------------------------------------------------------------------
+    async def run(self):
+        self.events.emit("agent_start", device_id=self.cfg["device_id"])
+        tasks = [self.modem.run(), self.links.run(), self.usage.run(), self.reporter.run(),
+                 self._status_file_loop()]
+        await asyncio.gather(*tasks)
+
+    async def _status_file_loop(self):
+        store.makedirs(self.cfg["run_dir"])
+        path = self.cfg["run_dir"] + "/status.json"
+        epath = self.cfg["run_dir"] + "/events.json"
+        while True:
+            try:
+                store.write_json(path, self.status())
+                store.write_json(epath, self.events.recent)
+            except Exception as e:
+                _log("status file: " + exc_text(e))
+            await asyncio.sleep(STATUS_FILE_PERIOD_S)
+
+
+def _addresses(dev, tmpdir="/tmp"):
+    """IPv4 addresses (CIDR) of a device, via `ip -4 -o addr show dev DEV` into a temp file
+    (MicroPython has no popen). Only for the inventory, published on (re)connect: rare, and `ip`
+    returns at once. The device name was validated by config ([A-Za-z0-9_.-]), so it is safe in
+    the command line. [] when unknown."""
+    from .config import is_name
+    import os
+    if not is_name(dev):
+        return []
+    out = "%s/wanwatch-addr-%s" % (tmpdir, dev)
+    addrs = []
+    try:
+        if os.system("ip -4 -o addr show dev %s > %s 2>/dev/null" % (dev, out)) == 0:
+            with open(out) as f:
+                for line in f:
+                    parts = line.split()
+                    if "inet" in parts:
+                        addrs.append(parts[parts.index("inet") + 1])
+    except OSError:
+        pass
+    try:
+        os.remove(out)
+    except OSError:
+        pass
+    return addrs[:4]

@@ -1,0 +1,79 @@
+# cli.py: command line of the agent (argparse-free: MicroPython has none).
+#   wanwatch --config FILE [--once]     run the agent (daemon), or one cycle printing status JSON
+#   wanwatch --config FILE --check      validate the config and exit
+#   wanwatch status [--json] [--run-dir DIR]   show the running agent's status (router / console)
+#   wanwatch --version
+# Exit codes: 0 ok, 1 runtime failure (e.g. modem port cannot be opened with --once), 2 usage/config.
+import sys
+
+from . import VERSION
+
+USAGE = """usage: wanwatch --config FILE [--once | --check]
+       wanwatch status [--json] [--run-dir DIR]
+       wanwatch --version"""
+
+
+def _err(msg):
+    sys.stderr.write(msg + "\n")
+
+
+def parse_args(argv):
+    opts = {"config": None, "once": False, "check": False}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--config", "-c"):
+            if i + 1 >= len(argv):
+                raise ValueError("--config needs a file")
+            opts["config"] = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("--config="):
+            opts["config"] = a[9:]
+        elif a == "--once":
+            opts["once"] = True
+        elif a == "--check":
+            opts["check"] = True
+        else:
+            raise ValueError("unknown argument %r" % a)
+        i += 1
+    if not opts["config"]:
+        raise ValueError("--config FILE is required")
+    return opts
+
+
+def main(argv):
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if argv and argv[0] == "--version":
+        print("wanwatch", VERSION)
+        return 0
+    if argv and argv[0] == "status":
+        from . import table  # lazy: only the status command renders tables
+        return table.main_status(argv[1:])
+    try:
+        opts = parse_args(argv)
+    except ValueError as e:
+        _err("wanwatch: %s\n%s" % (e, USAGE))
+        return 2
+    from . import config
+    try:
+        cfg = config.load(opts["config"])
+    except config.ConfigError as e:
+        _err(str(e))
+        return 2
+    if opts["check"]:
+        print("config ok: %s" % opts["config"])
+        return 0
+    from .agent import Agent
+    from .clock import Clock
+    from .compat import asyncio
+    agent = Agent(cfg, Clock(), config_path=opts["config"])
+    if opts["once"]:
+        return asyncio.run(agent.once())
+    try:
+        asyncio.run(agent.run())
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,32 @@
+# events.py: the agent's event bus. Every event gets type, ts, seq (monotonic) and boot.
+# Subscribers (MQTT outbox, SMS fallback, console) are called synchronously and must not block.
+# Persistence of seq/boot is done by whoever owns the state dir (see reporter/outbox).
+
+
+class EventBus:
+    RECENT = 8  # events kept in RAM for the status table
+
+    def __init__(self, clock, boot=0, seq=0):
+        self.clock = clock
+        self.boot = boot
+        self.seq = seq
+        self._subs = []
+        self.recent = []
+
+    def subscribe(self, fn):
+        self._subs.append(fn)
+
+    def emit(self, kind, **fields):
+        self.seq += 1
+        ev = {"v": 1, "type": kind, "seq": self.seq, "boot": self.boot, "ts": int(self.clock.time())}
+        for k in fields:
+            ev[k] = fields[k]
+        self.recent.append(ev)
+        if len(self.recent) > self.RECENT:
+            self.recent.pop(0)
+        for fn in self._subs:
+            try:
+                fn(ev)
+            except Exception as e:  # a broken subscriber must not stop the others
+                print("wanwatch: event subscriber failed:", type(e).__name__, e)
+        return ev

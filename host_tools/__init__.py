@@ -1,0 +1,1 @@
+"""wanwatch host tools (CPython)."""

@@ -1,0 +1,106 @@
+"""Config contract: defaults filled in, every bad input is one line naming file, key and reason."""
+import json
+import os
+
+import pytest
+
+from tests.conftest import run_micropython
+from wanwatch import config
+
+GOOD = {
+    "device_id": "shop-1",
+    "modem": {"port": "/dev/ttyUSB2"},
+    "links": [{"name": "wan", "device": "pppoe-wan", "role": "primary"},
+              {"name": "wwan", "device": "wwan0", "role": "backup", "metered": True, "targets": ["1.1.1.1"]}],
+}
+
+
+def write(tmp_path, obj, name="c.json"):
+    p = tmp_path / name
+    p.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return str(p)
+
+
+def test_defaults_filled(tmp_path):
+    cfg = config.load(write(tmp_path, GOOD))
+    assert cfg["modem"] == {"port": "/dev/ttyUSB2", "baud": 115200, "vendor": "auto", "poll_s": 30}
+    assert cfg["links"][0]["targets"] == config.DEFAULT_TARGETS and cfg["links"][0]["metered"] is False
+    assert cfg["actuator"] == "none"
+    assert cfg["usage"]["cap_mb"] is None and cfg["usage"]["reset_day"] == 1
+    assert cfg["mqtt"]["host"] == "127.0.0.1" and cfg["mqtt"]["port"] == 1883 and cfg["mqtt"]["prefix"] == "wanwatch"
+    assert cfg["state_dir"] == "/var/lib/wanwatch"
+
+
+def test_tls_default_port(tmp_path):
+    c = dict(GOOD, mqtt={"tls": True})
+    assert config.load(write(tmp_path, c))["mqtt"]["port"] == 8883
+
+
+BAD = [
+    ({k: v for k, v in GOOD.items() if k != "device_id"}, "device_id", "is required"),
+    (dict(GOOD, device_id="a b"), "device_id", "must be"),
+    (dict(GOOD, modem={}), "modem.port", "is required"),
+    (dict(GOOD, modem={"port": "/dev/x", "baud": "fast"}), "modem.baud", "integer"),
+    (dict(GOOD, modem={"port": "/dev/x", "vendor": "nokia"}), "modem.vendor", "must be one of"),
+    (dict(GOOD, links=[]), "links", "at least one"),
+    (dict(GOOD, links=[{"name": "wan;reboot", "device": "eth0", "role": "primary"}]), "links[0].name", "must be"),
+    (dict(GOOD, links=[{"name": "wan", "device": "eth0", "role": "main"}]), "links[0].role", "primary or backup"),
+    (dict(GOOD, links=[{"name": "wan", "device": "eth0", "role": "primary", "targets": ["1.2.3"]}]), "links[0].targets[0]", "IPv4"),
+    (dict(GOOD, links=GOOD["links"] + [GOOD["links"][0]]), "links[2].name", "duplicate"),
+    (dict(GOOD, actuator="shell"), "actuator", "must be one of"),
+    (dict(GOOD, usage={"cap_mb": -5}), "usage.cap_mb", "> 0"),
+    (dict(GOOD, usage={"reset_day": 32}), "usage.reset_day", "between 1 and 31"),
+    (dict(GOOD, mqtt={"port": 70000}), "mqtt.port", "between"),
+    (dict(GOOD, mqtt={"prefix": "a/#"}), "mqtt.prefix", "wildcards"),
+    (dict(GOOD, mqtt={"tls": "yes"}), "mqtt.tls", "true or false"),
+]
+
+
+@pytest.mark.parametrize("raw,key,reason", BAD)
+def test_bad_config_names_key(tmp_path, raw, key, reason):
+    path = write(tmp_path, raw)
+    with pytest.raises(config.ConfigError) as ei:
+        config.load(path)
+    line = str(ei.value)
+    assert "\n" not in line
+    assert line.startswith("config error: %s: %s: " % (path, key)), line
+    assert reason in line
+
+
+def test_unreadable_and_garbage(tmp_path):
+    with pytest.raises(config.ConfigError) as ei:
+        config.load(str(tmp_path / "nope.json"))
+    assert "cannot read" in str(ei.value)
+    with pytest.raises(config.ConfigError) as ei:
+        config.load(write(tmp_path, "{not json"))
+    assert "not valid JSON" in str(ei.value)
+    with pytest.raises(config.ConfigError) as ei:
+        config.load(write(tmp_path, "[1, 2]"))
+    assert "neither JSON" in str(ei.value)
+
+
+def test_same_errors_under_micropython(tmp_path):
+    """The validator is firmware: MicroPython must give the same one-line errors."""
+    cases = []
+    for i, (raw, key, reason) in enumerate(BAD):
+        cases.append((write(tmp_path, raw, "bad%d.json" % i), key, reason))
+    good = write(tmp_path, GOOD, "good.json")
+    script = tmp_path / "check.py"
+    script.write_text(
+        "from wanwatch import config\n"
+        "import json\n"
+        "cases = json.loads(%r)\n"
+        "cfg = config.load(%r)\n"
+        "assert cfg['modem']['baud'] == 115200\n"
+        "for path, key, reason in cases:\n"
+        "    try:\n"
+        "        config.load(path)\n"
+        "        print('NOERROR', path)\n"
+        "    except config.ConfigError as e:\n"
+        "        s = str(e)\n"
+        "        ok = s.startswith('config error: %%s: %%s: ' %% (path, key)) and reason in s\n"
+        "        print('OK' if ok else 'BAD ' + s)\n" % (json.dumps(cases), good))
+    r = run_micropython([str(script)])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    assert lines.count("OK") == len(BAD), r.stdout
