@@ -1,0 +1,1 @@
+"""Fleet side for controllers: live view, alerts, inventory export, history, simulator."""

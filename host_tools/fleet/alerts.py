@@ -1,0 +1,153 @@
+"""`fleet alerts`: rules turn site conditions into notifications (webhook, e-mail, stdout).
+
+One notification when a condition starts, one recovery notice when it clears, nothing in between
+(de-duplicated); a quiet period suppresses a repeat of the same condition for a site that flaps.
+Seq gaps are point events: each new gap notifies once and has no recovery.
+
+Rules file (JSON):
+  {"quiet_s": 600,
+   "notifiers": {"ops": {"type": "webhook", "url": "http://..."},
+                 "mail": {"type": "smtp", "host": "...", "port": 25, "from": "...", "to": ["..."]},
+                 "log": {"type": "stdout"}},
+   "rules": [{"condition": "offline", "notify": ["ops", "mail"]},
+             {"condition": "cap", "pct": 95, "notify": ["mail"]}, ...]}
+Conditions: offline, all_down, on_backup, degraded, cap (pct, default 80), runout, seq_gap.
+"""
+import json
+import smtplib
+import sys
+import urllib.request
+from email.message import EmailMessage
+
+from .model import on_backup
+
+CONDITIONS = ("offline", "all_down", "on_backup", "degraded", "cap", "runout", "seq_gap")
+
+
+class RulesError(ValueError):
+    pass
+
+
+def load_rules(path):
+    try:
+        with open(path) as f:
+            rules = json.load(f)
+    except (OSError, ValueError) as e:
+        raise RulesError("%s: %s" % (path, e))
+    return check_rules(rules, path)
+
+
+def check_rules(rules, src="<rules>"):
+    if not isinstance(rules, dict) or not isinstance(rules.get("rules"), list):
+        raise RulesError("%s: needs a 'rules' list" % src)
+    notifiers = rules.get("notifiers") or {"stdout": {"type": "stdout"}}
+    for name, n in notifiers.items():
+        if n.get("type") not in ("webhook", "smtp", "stdout"):
+            raise RulesError("%s: notifiers.%s.type must be webhook, smtp or stdout" % (src, name))
+    for i, r in enumerate(rules["rules"]):
+        if r.get("condition") not in CONDITIONS:
+            raise RulesError("%s: rules[%d].condition must be one of %s" % (src, i, ", ".join(CONDITIONS)))
+        for n in r.get("notify") or ["stdout"]:
+            if n not in notifiers:
+                raise RulesError("%s: rules[%d].notify names unknown notifier %r" % (src, i, n))
+    rules["notifiers"] = notifiers
+    rules.setdefault("quiet_s", 600)
+    return rules
+
+
+def condition_active(cond, rule, site, fleet):
+    st = site.status or {}
+    if cond == "offline":
+        return site.state == "offline"
+    if cond == "on_backup":
+        return on_backup(site)
+    if cond == "cap":
+        pct = (st.get("usage") or {}).get("used_pct")
+        return pct is not None and pct >= rule.get("pct", 80)
+    flags = fleet.attention(site)
+    return cond in flags
+
+
+class Notifier:
+    def __init__(self, spec, out=None):
+        self.spec = spec
+        self.out = out or sys.stdout
+        self.sent = 0
+        self.failed = 0
+
+    def send(self, note):
+        t = self.spec["type"]
+        try:
+            if t == "stdout":
+                self.out.write(json.dumps(note, sort_keys=True) + "\n")
+                self.out.flush()
+            elif t == "webhook":
+                req = urllib.request.Request(self.spec["url"], data=json.dumps(note).encode(),
+                                             headers={"Content-Type": "application/json"}, method="POST")
+                urllib.request.urlopen(req, timeout=self.spec.get("timeout", 5)).read()
+            elif t == "smtp":
+                msg = EmailMessage()
+                msg["From"] = self.spec.get("from", "wanwatch@localhost")
+                msg["To"] = ", ".join(self.spec["to"])
+                msg["Subject"] = "[wanwatch] %s %s: %s" % (note["site"], note["kind"], note["condition"])
+                msg.set_content(json.dumps(note, indent=1, sort_keys=True))
+                with smtplib.SMTP(self.spec.get("host", "127.0.0.1"), self.spec.get("port", 25), timeout=10) as s:
+                    s.send_message(msg)
+            self.sent += 1
+        except Exception as e:  # a dead webhook must not stop the other notifiers
+            self.failed += 1
+            sys.stderr.write("alert notifier %s failed: %s\n" % (t, e))
+
+
+class Alerter:
+    def __init__(self, rules, fleet, clock, out=None):
+        self.rules = rules
+        self.fleet = fleet
+        self.clock = clock  # callable -> epoch seconds
+        self.notifiers = {k: Notifier(v, out) for k, v in rules["notifiers"].items()}
+        self.active = {}        # (site, rule index) -> since ts
+        self.last_note = {}     # (site, rule index) -> ts of last alert
+        self.gaps_seen = {}
+        self.notes = []
+
+    def _notify(self, rule, note):
+        self.notes.append(note)
+        for n in rule.get("notify") or ["stdout"]:
+            self.notifiers[n].send(note)
+
+    def evaluate(self, site):
+        now = self.clock()
+        for i, rule in enumerate(self.rules["rules"]):
+            cond = rule["condition"]
+            key = (site.device_id, i)
+            if cond == "seq_gap":
+                if site.gaps > self.gaps_seen.get(key, 0):
+                    self.gaps_seen[key] = site.gaps
+                    self._notify(rule, {"site": site.device_id, "kind": "alert", "condition": cond, "ts": int(now),
+                                        "missing_events": site.missing})
+                continue
+            on = condition_active(cond, rule, site, self.fleet)
+            if on and key not in self.active:
+                self.active[key] = now
+                last = self.last_note.get(key)
+                if last is None or now - last >= self.rules["quiet_s"]:
+                    self.last_note[key] = now
+                    self._notify(rule, {"site": site.device_id, "kind": "alert", "condition": cond, "ts": int(now),
+                                        "detail": _detail(cond, site)})
+            elif not on and key in self.active:
+                since = self.active.pop(key)
+                if self.last_note.get(key, -1) >= since:  # only recover what was announced
+                    self._notify(rule, {"site": site.device_id, "kind": "recovered", "condition": cond,
+                                        "ts": int(now), "duration_s": int(now - since)})
+
+
+def _detail(cond, site):
+    st = site.status or {}
+    if cond == "cap":
+        return {"used_pct": (st.get("usage") or {}).get("used_pct")}
+    if cond == "on_backup":
+        return {"active_link": st.get("active_link")}
+    if cond == "runout":
+        u = st.get("usage") or {}
+        return {"forecast_exhaustion": u.get("forecast_exhaustion"), "cycle_end": u.get("cycle_end")}
+    return {}
