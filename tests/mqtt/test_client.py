@@ -1,0 +1,206 @@
+"""MQTTClient against real mosquitto (CPython) and a scriptable fake broker for failure modes."""
+import asyncio
+import time
+
+import pytest
+
+from tests.mqtt.helpers import FakeBroker, Peer
+from wanwatch.clock import Clock
+from wanwatch.mqtt import codec
+from wanwatch.mqtt.client import MQTTClient
+
+
+def run(coro, timeout=60):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def until(pred, timeout=10, what="condition"):
+    t0 = time.monotonic()
+    while not pred():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError("timed out waiting for " + what)
+        await asyncio.sleep(0.02)
+
+
+def test_connect_will_publish_subscribe_with_mosquitto(broker):
+    peer = Peer(broker.port, ["dev1/#"])
+    got = []
+
+    async def main():
+        c = MQTTClient("127.0.0.1", broker.port, "dev1", Clock(), keepalive=30,
+                       will=("dev1/state", b"offline", True, 1))
+        c.on_message = lambda t, p: got.append((t, p))
+        ups = []
+        c.on_up = lambda: ups.append(1)
+        assert await c.connect() is True and c.connected and ups == [1]
+        assert await c.subscribe("dev1/cmd", 1) is True
+        assert await c.publish("dev1/state", b"online", retain=True, qos=1) is True
+        assert await c.publish("dev1/status", b'{"v":1}', retain=True, qos=0) is True
+        await asyncio.get_running_loop().run_in_executor(None, peer.publish, "dev1/cmd", b"ping", 1)
+        await until(lambda: got, what="command delivered")
+        assert got == [("dev1/cmd", b"ping")]
+        assert c.bytes_sent > 0 and c.bytes_received > 0
+        await c.disconnect()
+        assert not c.connected
+
+    run(main())
+    peer.wait(lambda: peer.payloads("dev1/status"), what="status")
+    peer.close()
+    # a fresh subscriber sees both retained messages; graceful DISCONNECT suppressed the will
+    late = Peer(broker.port, ["dev1/state", "dev1/status"], client_id="late")
+    late.wait(lambda: late.payloads("dev1/state") and late.payloads("dev1/status"), what="retained")
+    assert late.payloads("dev1/state") == [b"online"] and late.payloads("dev1/status") == [b'{"v":1}']
+    late.close()
+
+
+def test_reconnects_and_resubscribes_after_broker_restart(broker):
+    got = []
+    downs = []
+
+    async def main():
+        c = MQTTClient("127.0.0.1", broker.port, "dev2", Clock(), keepalive=10, response_time=2)
+        c.on_message = lambda t, p: got.append(p)
+        c.on_down = downs.append
+        await c.subscribe("dev2/cmd", 1)  # remembered before the first connect
+        sup = asyncio.create_task(c.run())
+        await until(lambda: c.connected, what="first connect")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, broker.stop)
+        await until(lambda: not c.connected, what="link down")
+        assert await c.publish("dev2/x", b"1", qos=1) is False  # no broker: refused at once
+        await loop.run_in_executor(None, broker.start)
+        await until(lambda: c.connected and c.connects == 2, 20, "reconnect")
+        peer = await loop.run_in_executor(None, Peer, broker.port, [], "p2")
+        await loop.run_in_executor(None, peer.publish, "dev2/cmd", b"after-restart", 1)
+        await until(lambda: got, what="message after re-subscribe")
+        peer.close()
+        sup.cancel()
+        await c.disconnect()
+
+    run(main())
+    assert got == [b"after-restart"] and "closed by broker" in downs[0]
+
+
+def test_silent_server_bounded_connect_and_loop_keeps_running():
+    ticks = []
+
+    async def main():
+        fb = await FakeBroker(connack_rc=None).start()  # accepts TCP, never answers
+        c = MQTTClient("127.0.0.1", fb.port, "dev3", Clock(), connect_timeout=1)
+
+        async def ticker():
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.05)
+
+        t = asyncio.create_task(ticker())
+        with pytest.raises(OSError, match="CONNACK"):
+            await c.connect()
+        t.cancel()
+        await fb.stop()
+        return c
+
+    c = run(main())
+    assert not c.connected
+    # the event loop kept ticking while the connect waited: no gap longer than a few ticks
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert len(ticks) >= 10 and max(gaps) < 0.5
+
+
+def test_refused_connack_reports_reason():
+    async def main():
+        fb = await FakeBroker(connack_rc=5).start()
+        c = MQTTClient("127.0.0.1", fb.port, "dev4", Clock(), connect_timeout=2)
+        with pytest.raises(OSError, match="not authorized"):
+            await c.connect()
+        await fb.stop()
+
+    run(main())
+
+
+def test_dead_link_detected_when_broker_goes_silent():
+    async def main():
+        fb = await FakeBroker(pingresp=False).start()
+        c = MQTTClient("127.0.0.1", fb.port, "dev5", Clock(), keepalive=1)
+        downs = []
+        c.on_down = downs.append
+        await c.connect()
+        await until(lambda: downs, 10, "dead link")
+        pings = [p for p in fb.received if p[0] == codec.PINGREQ]
+        await fb.stop()
+        return downs, pings
+
+    downs, pings = run(main())
+    assert "nothing received" in downs[0] and len(pings) >= 1
+
+
+def test_qos1_retransmits_with_dup_and_same_packet_id():
+    async def main():
+        fb = await FakeBroker(ack_publish=lambda n, pkt: n >= 2).start()  # ignore the first copy
+        c = MQTTClient("127.0.0.1", fb.port, "dev6", Clock(), response_time=0.5)
+        await c.connect()
+        ok = await c.publish("dev6/event", b"e1", qos=1)
+        await fb.stop()
+        return ok, fb.raw_publish
+
+    ok, pubs = run(main())
+    assert ok is True and len(pubs) == 2
+    (f1, p1), (f2, p2) = pubs
+    assert not f1 & 0x08 and f2 & 0x08  # DUP only on the retransmission
+    assert p1[6] == p2[6] and p1[2] == p2[2] == b"e1"
+
+
+def test_qos1_never_acked_gives_false_and_drops_link():
+    async def main():
+        fb = await FakeBroker(ack_publish=lambda n, pkt: False).start()
+        c = MQTTClient("127.0.0.1", fb.port, "dev7", Clock(), response_time=0.3)
+        await c.connect()
+        ok = await c.publish("dev7/event", b"e1", qos=1)
+        n = len(fb.raw_publish)
+        await fb.stop()
+        return ok, n, c
+
+    ok, n, c = run(main())
+    assert ok is False and n == 3 and not c.connected and "PUBACK" in c.last_error
+
+
+def test_malformed_packet_from_broker_drops_link():
+    async def main():
+        fb = await FakeBroker(after_connack=b"\xf0\x00").start()  # reserved packet type 15
+        c = MQTTClient("127.0.0.1", fb.port, "dev8", Clock(), connect_timeout=2)
+        try:
+            await c.connect()
+        except OSError:
+            pass
+        await until(lambda: not c.connected and c.last_error, what="link dropped")
+        await fb.stop()
+        return c
+
+    c = run(main())
+    assert "reserved packet type" in c.last_error
+
+
+def test_supervisor_never_raises_and_backs_off():
+    async def main():
+        from tests.support.broker import free_port
+        port = free_port()  # nothing listens here
+        c = MQTTClient("127.0.0.1", port, "dev9", Clock(), connect_timeout=1)
+        attempts = []
+        orig = c.connect
+
+        async def counted():
+            attempts.append(time.monotonic())
+            return await orig()
+
+        c.connect = counted
+        sup = asyncio.create_task(c.run())
+        await asyncio.sleep(3.2)
+        assert not sup.done()  # still trying, did not raise
+        sup.cancel()
+        return attempts
+
+    attempts = run(main())
+    # backoff 1, 2, 4 s (each jittered to 50-100 %): 2..4 attempts in 3.2 s, never a tight loop
+    assert 2 <= len(attempts) <= 4
+    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert all(g >= 0.45 for g in gaps)
