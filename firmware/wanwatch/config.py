@@ -158,6 +158,9 @@ def validate(raw, src="<config>"):
     usage = dict(u.raw)
     usage["cap_mb"] = cap
     usage["reset_day"] = _range(u, "reset_day", u.get("reset_day", "int", 1), 1, 31)
+    from .usage import check_usage  # the usage module owns its other keys' rules
+    for k, reason in check_usage(usage):
+        u.fail(k, reason)
     cfg["usage"] = usage
 
     q = top.sub("mqtt")
