@@ -69,7 +69,7 @@ def main(argv):
     from .agent import Agent
     from .clock import Clock
     from .compat import asyncio
-    agent = Agent(cfg, Clock(), config_path=opts["config"])
+    agent = Agent(cfg, Clock(), config_path=opts["config"], once=opts["once"])
     if opts["once"]:
         return asyncio.run(agent.once())
     try:

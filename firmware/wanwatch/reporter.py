@@ -15,6 +15,7 @@ from .mqtt.client import MQTTClient
 from .outbox import Outbox
 
 CMD_CONCURRENCY = 2
+EVENT_STATUS_DELAY_S = 2
 
 
 def _log(msg):
@@ -59,6 +60,7 @@ class Reporter:
         self._wake = asyncio.Event()
         self._birth_due = True
         self._next_status = 0.0
+        self._last_inventory = None
         self._down_since = clock.monotonic()  # unreachable until the first connect
         self._extra_bytes = 0
         self._cmd_busy = 0
@@ -97,6 +99,11 @@ class Reporter:
         except OSError as e:  # flash full/failing: the event is lost, say so
             self.outbox.dropped += 1
             _log("outbox write failed: " + exc_text(e))
+        # an event means the state changed: refresh the retained status soon (coalesced), so a
+        # controller never shows a status older than the last event
+        soon = self.clock.monotonic() + EVENT_STATUS_DELAY_S
+        if self._next_status > soon:
+            self._next_status = soon
         self._wake.set()
         if self.sms is not None:
             text = self.sms.consider(ev, self.down_for())
@@ -158,6 +165,12 @@ class Reporter:
         return self.metered_interval if self._metered(doc) else self.status_interval
 
     async def _publish_status(self, qos):
+        # inventory changes rarely (modem identified, SIM swapped): republish it retained when it did
+        inv = dumps(self.get_inventory())
+        if inv != self._last_inventory:
+            if not await self.client.publish(self.base + "/inventory", inv, True, 1):
+                return False
+            self._last_inventory = inv
         doc = self.get_status()
         ok = await self.client.publish(self.base + "/status", dumps(doc), True, qos)
         if ok:
@@ -168,8 +181,7 @@ class Reporter:
         c = self.client
         if not await c.publish(self.base + "/state", b"online", True, 1):
             return False
-        if not await c.publish(self.base + "/inventory", dumps(self.get_inventory()), True, 1):
-            return False
+        self._last_inventory = None  # always part of the birth
         return await self._publish_status(1)
 
     async def _flush_events(self):

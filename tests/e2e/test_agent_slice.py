@@ -140,7 +140,15 @@ def test_daemon_publishes_status_and_follows_signal_changes(tmp_path, emu, broke
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert w.wait("state", 30) == b"online"
-        assert_matches_emulator(json.loads(w.wait("status", 30)), emu)
+        # the first status goes out at connect, maybe before the first modem poll finished:
+        # wait for the one that carries the modem's values
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            doc = json.loads(w.wait("status", 30))
+            if doc["modem"]["state"] == "ready" and doc["network"]["registered"]:
+                break
+            time.sleep(0.2)
+        assert_matches_emulator(doc, emu)
         inv = json.loads(w.wait("inventory", 30))
         assert inv["imei"] == emu.expected()["imei"] and inv["device_id"] == "e2e-shop"
         emu.set(rsrp_dbm=-111)

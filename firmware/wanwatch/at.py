@@ -1,0 +1,238 @@
+# at.py: the AT engine. One command in flight; lines assembled across split reads; echo, URCs and
+# final results told apart; per-command timeouts; the SMS prompt; modem reboot detection.
+# The line handling (feed/_line) is pure and synchronous so it can be tested without a port.
+from .compat import asyncio
+
+MAX_LINE = 512
+DEFAULT_TIMEOUT = 5.0
+# commands that take long on real modems (at-modems.md §2)
+SLOW = (("AT+COPS=?", 180.0), ("AT+CMGS", 60.0), ("AT+CFUN", 30.0), ("AT+QENG", 5.0), ("AT+QTEMP", 5.0))
+FINALS = ("OK", "ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT", "ABORTED")
+# commands whose reply lines carry no "+XXX:" prefix
+BARE = ("ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GSN", "AT+CIMI", "AT+GMI", "AT+GMM", "AT+GMR",
+        "AT!GSTATUS?")
+# lines that are unsolicited even while a bare-reply command is in flight
+URC_STARTS = ("RDY", "+CPIN:", "+QIND:", "+QUSIM:", "SMS DONE", "PB DONE", "+CGEV:", "POWERED DOWN", "+CFUN:",
+              "*ATREADY", "^HCSQ:", "^SYSSTART", "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+QIURC:",
+              "Call Ready", "SMS Ready", "+CMTI:", "RING", "+CRING:", "*ISIMAID", "+CTZV:", "+CTZE:", "+NITZ",
+              "^MODE:", "^RSSI:", "+QSTK", "+STIN", "+PACSP", "*COPN")
+
+
+class Response:
+    __slots__ = ("final", "lines", "code", "text")
+
+    def __init__(self, final, lines, code=None, text=None):
+        self.final = final
+        self.lines = lines
+        self.code = code
+        self.text = text
+
+    @property
+    def ok(self):
+        return self.final == "OK"
+
+    def __repr__(self):
+        return "Response(%s, %r, code=%r, text=%r)" % (self.final, self.lines, self.code, self.text)
+
+
+def expected_prefix(cmd):
+    """'AT+CSQ' -> '+CSQ:', 'AT+CREG?' -> '+CREG:', 'AT^HCSQ?' -> '^HCSQ:', bare commands -> ''."""
+    u = cmd.upper()
+    base = u.split("=")[0].rstrip("?")
+    if base in BARE or u in BARE:
+        return ""
+    if len(base) > 2 and base[2] in "+^#$*!%":
+        name = base[2:]
+        # some vendors answer an extended command with another prefix
+        return {"+CICCID": "+ICCID:", "+QCCID": "+QCCID:"}.get(name, name + ":")
+    return ""
+
+
+def timeout_for(cmd):
+    u = cmd.upper()
+    for p, t in SLOW:
+        if u.startswith(p):
+            return t
+    return DEFAULT_TIMEOUT
+
+
+def _clean(raw):
+    """Printable ASCII only: UART garbage at power-up must never raise a UnicodeError."""
+    out = bytearray()
+    for b in raw:
+        if 32 <= b < 127 or b == 9:
+            out.append(b)
+    return out.decode().strip()
+
+
+def parse_final(line):
+    """(final, code, text) if line is a final result code, else None."""
+    if line in FINALS:
+        return ("OK" if line == "OK" else "ERROR"), None, (None if line in ("OK", "ERROR") else line)
+    for tag, kind in (("+CME ERROR", "CME_ERROR"), ("+CMS ERROR", "CMS_ERROR")):
+        if line.startswith(tag):
+            rest = line[len(tag):].lstrip(":").strip()
+            if rest.isdigit():
+                return kind, int(rest), None
+            return kind, None, rest or None
+    return None
+
+
+class _Pending:
+    __slots__ = ("cmd", "prefix", "lines", "done", "resp", "prompt", "want_prompt")
+
+    def __init__(self, cmd, prefix, want_prompt=False):
+        self.cmd = cmd
+        self.prefix = prefix
+        self.lines = []
+        self.done = asyncio.Event()
+        self.resp = None
+        self.prompt = asyncio.Event()
+        self.want_prompt = want_prompt
+
+
+class ATEngine:
+    MAX_REPLY_LINES = 64
+
+    def __init__(self, port, clock):
+        self.port = port
+        self.clock = clock
+        self._buf = bytearray()
+        self._lock = asyncio.Lock()
+        self._cur = None
+        self._urc_subs = []
+        self._reboot_subs = []
+        self.echo_off = False   # set after ATE0 succeeded: echo seen again means the modem reset
+        self.urcs = 0
+        self.garbage = 0
+        self.last_rx = None
+
+    # --- subscriptions ---------------------------------------------------------------------------
+    def on_urc(self, fn):
+        self._urc_subs.append(fn)
+
+    def on_reboot(self, fn):
+        self._reboot_subs.append(fn)
+
+    def _emit_urc(self, line):
+        self.urcs += 1
+        for fn in self._urc_subs:
+            try:
+                fn(line)
+            except Exception as e:
+                print("wanwatch: URC handler failed:", type(e).__name__, e)
+        if line == "RDY" or line.startswith("^SYSSTART"):
+            self._reboot()
+
+    def _reboot(self):
+        self.echo_off = False
+        for fn in self._reboot_subs:
+            try:
+                fn()
+            except Exception as e:
+                print("wanwatch: reboot handler failed:", type(e).__name__, e)
+
+    # --- pure line handling ---------------------------------------------------------------------
+    def feed(self, data):
+        """Consume raw bytes from the port (any split); dispatches complete lines."""
+        self.last_rx = self.clock.monotonic()
+        buf = self._buf
+        for b in data:
+            if b == 13 or b == 10:
+                if buf:
+                    self._line(_clean(buf))
+                    buf = self._buf = bytearray()
+                continue
+            buf.append(b)
+            if len(buf) > MAX_LINE:
+                self.garbage += 1
+                buf = self._buf = bytearray()
+        # the SMS prompt "> " has no line ending
+        cur = self._cur
+        if cur is not None and cur.want_prompt and buf and bytes(buf).strip() == b">":
+            self._buf = bytearray()
+            cur.prompt.set()
+
+    def _line(self, line):
+        if not line:
+            return
+        cur = self._cur
+        if cur is not None:
+            u = line.upper()
+            c = cur.cmd.upper()
+            # echo, possibly doubled ("ATE0ATE0") or with the SMS text after it
+            if u == c or (u.startswith(c) and u.replace(c, "") == ""):
+                if self.echo_off and not c.startswith("ATE"):
+                    self._reboot()  # echo came back: the modem restarted behind our back
+                return
+            fin = parse_final(line)
+            if fin is not None:
+                cur.resp = Response(fin[0], cur.lines, fin[1], fin[2])
+                self._cur = None
+                cur.done.set()
+                return
+            if cur.prefix:
+                if line.startswith(cur.prefix):
+                    self._reply(cur, line)
+                    return
+            elif not self._is_urc(line):
+                self._reply(cur, line)
+                return
+        elif parse_final(line) is not None:
+            return  # stray final result (e.g. after a timed-out command): nothing to attribute it to
+        if line.upper().startswith("AT"):
+            if self.echo_off:
+                self._reboot()
+            return  # stray echo
+        self._emit_urc(line)
+
+    def _reply(self, cur, line):
+        if len(cur.lines) < self.MAX_REPLY_LINES:
+            cur.lines.append(line)
+
+    def _is_urc(self, line):
+        for p in URC_STARTS:
+            if line.startswith(p):
+                return True
+        return False
+
+    # --- I/O --------------------------------------------------------------------------------------
+    async def run(self):
+        """Read loop; returns only by raising OSError when the port vanished."""
+        while True:
+            data = await self.port.read()
+            self.feed(data)
+
+    async def command(self, cmd, timeout=None, prefix=None):
+        return await self._exchange(cmd, timeout, prefix, None)
+
+    async def command_with_prompt(self, cmd, payload, timeout=None):
+        """For AT+CMGS: send cmd, wait for '> ', send payload (ending in Ctrl-Z), wait for the result."""
+        return await self._exchange(cmd, timeout, None, payload)
+
+    async def _exchange(self, cmd, timeout, prefix, payload):
+        if timeout is None:
+            timeout = timeout_for(cmd)
+        async with self._lock:
+            cur = _Pending(cmd, expected_prefix(cmd) if prefix is None else prefix, payload is not None)
+            self._cur = cur
+            try:
+                await self.port.write(cmd.encode() + b"\r")
+                if payload is not None:
+                    try:
+                        await asyncio.wait_for(cur.prompt.wait(), min(timeout, 10))
+                    except asyncio.TimeoutError:
+                        if cur.resp is not None:
+                            return cur.resp
+                        await self.port.write(b"\x1b")  # ESC: abandon the message
+                        return Response("TIMEOUT", cur.lines, None, "no SMS prompt")
+                    await self.port.write(payload)
+                await asyncio.wait_for(cur.done.wait(), timeout)
+                if cmd.upper().startswith("ATE0") and cur.resp.ok:
+                    self.echo_off = True
+                return cur.resp
+            except asyncio.TimeoutError:
+                return Response("TIMEOUT", cur.lines, None, None)
+            finally:
+                if self._cur is cur:
+                    self._cur = None
