@@ -58,7 +58,7 @@ class Generic:
         if u in self.iccid_commands():
             if not sim:
                 return [], emu.error(10, "SIM not inserted")
-            return [self.iccid_line(s)], "OK"
+            return [self.iccid_line(s, u)], "OK"
         if u.startswith("AT+COPS=3,"):
             emu.cops_format = int(u[-1]) if u[-1].isdigit() else 0
             return [], "OK"
@@ -105,8 +105,8 @@ class Generic:
     def iccid_commands(self):
         return ("AT+CCID", "AT+ICCID")
 
-    def iccid_line(self, s):
-        return "+CCID: %s" % s["iccid"]
+    def iccid_line(self, s, u="AT+CCID"):
+        return "%s: %s" % (u[2:], s["iccid"])
 
     @staticmethod
     def registered(s):
@@ -150,8 +150,10 @@ class QuectelEC25(Generic):
     def iccid_commands(self):
         return ("AT+QCCID", "AT+CCID", "AT+ICCID")
 
-    def iccid_line(self, s):
-        return "+QCCID: %sF" % s["iccid"] if len(s["iccid"]) == 19 else "+QCCID: %s" % s["iccid"]
+    def iccid_line(self, s, u="AT+QCCID"):
+        # Quectel pads a 19-digit ICCID with F (at-modems.md §3.6)
+        iccid = s["iccid"] + "F" if len(s["iccid"]) == 19 else s["iccid"]
+        return "%s: %s" % (u[2:], iccid)
 
     def vendor(self, emu, cmd, u):
         s = emu.state
