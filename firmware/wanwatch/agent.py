@@ -58,6 +58,9 @@ class Agent:
         if (cfg.get("sms") or {}).get("numbers"):
             from .smsalert import SmsAlert
             sms = SmsAlert(cfg, clock, events, self.modem.send_sms, cfg["state_dir"])
+        from .hotplug import HotplugWatcher
+        self.hotplug = HotplugWatcher(cfg["run_dir"], clock, events,
+                                      on_iface=getattr(self.links, "on_iface", None))
         from .reporter import Reporter
         self.reporter = Reporter(cfg, clock, events, self.status, self.inventory,
                                  commands=commands, sms=sms, outbox=self.outbox)
@@ -164,7 +167,8 @@ class Agent:
         self._restart = False
         self.events.emit("agent_start", device_id=self.cfg["device_id"], version=VERSION)
         tasks = [asyncio.create_task(t) for t in (self.modem.run(), self.links.run(), self.usage.run(),
-                                                   self.reporter.run(), self._status_file_loop())]
+                                                   self.reporter.run(), self._status_file_loop(),
+                                                   self.hotplug.run())]
         while not self._restart:
             await asyncio.sleep(1)
         _log("config reload: restarting")

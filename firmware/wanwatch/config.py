@@ -195,7 +195,8 @@ def parse_text(text, src):
             return loads(text)
         except ValueError as e:
             raise ConfigError(src, "(file)", "not valid JSON: %s" % e)
-    if stripped.startswith("config ") or stripped.startswith("package ") or stripped.startswith("#"):
+    word = stripped.split(None, 1)[0] if stripped else ""
+    if word in ("config", "package", "option", "list") or stripped.startswith("#"):
         from . import uci  # lazy: only OpenWrt routers need the UCI parser
         return uci.parse_uci(text, src)
     raise ConfigError(src, "(file)", "neither JSON (starts with '{') nor UCI (starts with 'config')")

@@ -1,0 +1,54 @@
+"""UCI config: the router's native config maps onto the JSON shape; bad files give one clear line."""
+import pytest
+
+from tests.conftest import run_micropython
+from wanwatch import config, uci
+
+SHIPPED = "openwrt/wanwatch/files/etc/config/wanwatch"
+
+
+def test_shipped_uci_config_validates():
+    cfg = config.load(SHIPPED)
+    assert cfg["device_id"] == "router-01" and cfg["actuator"] == "openwrt"
+    assert cfg["modem"] == {"port": "/dev/ttyUSB2", "baud": 115200, "vendor": "auto", "poll_s": 30}
+    assert [l["name"] for l in cfg["links"]] == ["wan", "wwan"]
+    assert cfg["links"][1] == {"name": "wwan", "device": "wwan0", "role": "backup", "metered": True,
+                               "targets": ["1.1.1.1", "8.8.8.8", "9.9.9.9"]}
+    assert cfg["mqtt"]["tls"] is True and cfg["mqtt"]["port"] == 8883
+    assert cfg["usage"]["cap_mb"] == 10000
+
+
+def test_quoting_comments_lists():
+    raw = uci.parse_uci("""
+package wanwatch
+config wanwatch main   # trailing comment
+\toption device_id "shop 1"
+config usage
+\tlist thresholds '50'
+\tlist thresholds 90
+""")
+    assert raw["device_id"] == "shop 1" and raw["usage"]["thresholds"] == [50, 90]
+
+
+@pytest.mark.parametrize("text,key,reason", [
+    ("config link\n\toption device eth0\n", "link", "need a name"),
+    ("config link 'wan'\n\toption metered maybe\n", "link.wan.metered", "0/1"),
+    ("config mqtt 'mqtt'\n\toption port 'http'\n", "mqtt.port", "number"),
+    ("option device_id x\n", "line 1", "outside a config section"),
+    ("config wanwatch 'main'\n\toption device_id 'unterminated\n", "line 2", "unterminated quote"),
+    ("config weather 'x'\n", "weather", "unknown section type"),
+    ("config wanwatch main\n\tfrobnicate yes\n", "line 2", "unknown statement"),
+])
+def test_bad_uci_names_key(tmp_path, text, key, reason):
+    p = tmp_path / "wanwatch"
+    p.write_text(text)
+    with pytest.raises(config.ConfigError) as ei:
+        config.load(str(p))
+    s = str(ei.value)
+    assert s.startswith("config error: %s: %s: " % (p, key)) and reason in s, s
+
+
+def test_uci_under_micropython():
+    r = run_micropython(["-c", "from wanwatch import config\nc = config.load(%r)\nprint(c['links'][1]['metered'], c['mqtt']['port'], c['modem']['port'])" % SHIPPED])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "8883", "/dev/ttyUSB2"]
