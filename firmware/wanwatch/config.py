@@ -210,4 +210,12 @@ def load(path):
         raise ConfigError(path, "(file)", "cannot read: %s" % e)
     except UnicodeError:
         raise ConfigError(path, "(file)", "not UTF-8 text")
-    return validate(parse_text(text, path), path)
+    raw = parse_text(text, path)
+    if isinstance(raw, dict) and isinstance(raw.get("board"), str) and raw["board"] != "generic":
+        from . import board  # hardware defaults from the board description, if there is one
+        here = path.rsplit("/", 1)[0] if "/" in path else "."
+        b = board.find(raw["board"], (here, here + "/boards"))
+        if b is None and "modem" not in raw:
+            raise ConfigError(path, "board", "no board description %r found (boards/<name>/board.json)" % raw["board"])
+        board.apply_defaults(raw, b)
+    return validate(raw, path)
