@@ -166,9 +166,13 @@ class Agent:
         from . import VERSION
         self._restart = False
         self.events.emit("agent_start", device_id=self.cfg["device_id"], version=VERSION)
-        tasks = [asyncio.create_task(t) for t in (self.modem.run(), self.links.run(), self.usage.run(),
-                                                   self.reporter.run(), self._status_file_loop(),
-                                                   self.hotplug.run())]
+        parts = [self.modem.run(), self.links.run(), self.usage.run(), self.reporter.run(),
+                 self._status_file_loop(), self.hotplug.run()]
+        if (self.cfg.get("console") or {}).get("enabled"):
+            from . import console  # boards: a line console on the UART and status() at the REPL
+            console._agent = self
+            parts.append(console.LineConsole(self.status, lambda: self.events.recent).run())
+        tasks = [asyncio.create_task(t) for t in parts]
         while not self._restart:
             await asyncio.sleep(1)
         _log("config reload: restarting")

@@ -68,7 +68,8 @@ def render(st, events=None, width=WIDTH):
     q = st.get("mqtt") or {}
     out = []
     title = " wanwatch %s  up %s s " % (st.get("device_id", "?"), _v(st.get("uptime_s")))
-    out.append(title.center(width, "="))
+    pad = max(0, width - len(title))
+    out.append("=" * (pad // 2) + title + "=" * (pad - pad // 2))  # str.center has no fill char on MicroPython
     out.append("Modem   %s %s  fw %s  %s  temp %s" % (_v(m.get("vendor")), _v(m.get("model")), _v(m.get("firmware")),
                                                     _v(m.get("state")), _v(m.get("temp_c"), "%s", " C")))
     out.append("SIM     %s  ICCID %s  IMSI %s" % (_v(sim.get("state")), _v(sim.get("iccid")), _v(sim.get("imsi"))))
@@ -99,9 +100,9 @@ def render(st, events=None, width=WIDTH):
         _bar(None if pct is None else pct / 100.0), _mb(u.get("total_bytes")), _mb(u.get("cap_bytes")),
         _v(pct, "%.1f", " %"), _mb(u.get("own_bytes"))))
     fe = u.get("forecast_exhaustion")
-    warn = "  RUNS OUT BEFORE CYCLE END" if fe is not None and u.get("cycle_end") is not None and fe < u["cycle_end"] else ""
-    out.append("Cycle   %s .. %s  forecast empty %s%s" % (_date(u.get("cycle_start")), _date(u.get("cycle_end")),
-                                                        _date(fe), warn))
+    warn = "  RUNS OUT EARLY" if fe is not None and u.get("cycle_end") is not None and fe < u["cycle_end"] else ""
+    out.append("Cycle   %s..%s  empty %s%s" % (_date(u.get("cycle_start"))[:10], _date(u.get("cycle_end"))[:10],
+                                               _date(fe), warn))
     out.append("MQTT    %s  queued %s  dropped %s" % ("connected" if q.get("connected") else "DISCONNECTED",
                                                     _v(q.get("queued")), _v(q.get("dropped"))))
     if events:
