@@ -168,6 +168,9 @@ class Agent:
         self.events.emit("agent_start", device_id=self.cfg["device_id"], version=VERSION)
         parts = [self.modem.run(), self.links.run(), self.usage.run(), self.reporter.run(),
                  self._status_file_loop(), self.hotplug.run()]
+        import os
+        if os.getenv("WANWATCH_MEMSTAT"):  # benchmarks: peak heap use, printed periodically
+            parts.append(_memstat(float(os.getenv("WANWATCH_MEMSTAT"))))
         if (self.cfg.get("console") or {}).get("enabled"):
             from . import console  # boards: a line console on the UART and status() at the REPL
             console._agent = self
@@ -206,6 +209,20 @@ class Agent:
             except Exception as e:
                 _log("status file: " + exc_text(e))
             await asyncio.sleep(STATUS_FILE_PERIOD_S)
+
+
+async def _memstat(period):
+    """Live heap after a full collection (what must fit), its peak, and the raw allocation."""
+    import gc
+    peak = 0
+    while True:
+        a = gc.mem_alloc()
+        gc.collect()
+        live = gc.mem_alloc()
+        if live > peak:
+            peak = live
+        print("wanwatch: memstat alloc=%d live=%d peak=%d free=%d" % (a, live, peak, gc.mem_free()))
+        await asyncio.sleep(period)
 
 
 def _addresses(dev, tmpdir="/tmp"):
