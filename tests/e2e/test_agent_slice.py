@@ -172,3 +172,37 @@ def test_daemon_publishes_status_and_follows_signal_changes(tmp_path, emu, broke
             time.sleep(0.2)
         w.stop()
     assert w.msgs["state"][-1][0] == b"offline"
+
+
+def test_daemon_retries_absent_modem_then_finds_it(tmp_path, broker, mpy_bundle):
+    """No modem at start: the daemon keeps running, reports it absent, and picks the port up when it
+    appears (backoff 1, 2, 4 s ...)."""
+    link = str(tmp_path / "ttyLATER")
+    cfg = site_config(tmp_path, link, broker.port)
+    env = dict(os.environ, MICROPYPATH=mpy_bundle + ":.frozen")
+    w = StatusWatcher(broker.port)
+    proc = subprocess.Popen([paths.micropython(), "-m", "wanwatch", "--config", cfg], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    emu = Emulator(profile="generic")
+    try:
+        doc = json.loads(w.wait("status", 30))
+        assert doc["modem"]["state"] == "absent" and doc["modem"]["imei"] is None
+        time.sleep(2)
+        assert proc.poll() is None
+        emu.start(link=link)
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            doc = json.loads(w.msgs["status"][-1][0])
+            if doc["modem"]["state"] == "ready" and doc["network"]["registered"]:
+                break
+            time.sleep(0.3)
+        assert_matches_emulator(doc, emu)
+        events = [json.loads(p) for p, _ in w.msgs.get("event", [])]
+        types = [e["type"] for e in events]
+        assert "modem_absent" in types and "modem_ready" in types
+        assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    finally:
+        proc.kill()
+        proc.wait()
+        emu.stop()
+        w.stop()
