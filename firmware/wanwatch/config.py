@@ -7,6 +7,8 @@ NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
 ACTUATORS = ("openwrt", "linux-route", "none")
 DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
+TOP_KEYS = ("device_id", "board", "modem", "links", "actuator", "usage", "mqtt", "state_dir", "run_dir",
+            "probe", "failover", "commands", "sms", "recovery", "console")
 
 
 class ConfigError(Exception):
@@ -91,6 +93,9 @@ def validate(raw, src="<config>"):
     if not isinstance(raw, dict):
         raise ConfigError(src, "(top)", "must be a JSON object")
     top = _V(src, raw, "")
+    for k in raw:
+        if k not in TOP_KEYS:  # a typo ("mqqt") must not silently fall back to defaults
+            top.fail(k, "unknown key (known: %s)" % ", ".join(TOP_KEYS))
     cfg = {}
     dev = top.get("device_id", "str", required=True)
     if not is_name(dev, 64):

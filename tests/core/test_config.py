@@ -53,6 +53,7 @@ BAD = [
     (dict(GOOD, mqtt={"port": 70000}), "mqtt.port", "between"),
     (dict(GOOD, mqtt={"prefix": "a/#"}), "mqtt.prefix", "wildcards"),
     (dict(GOOD, mqtt={"tls": "yes"}), "mqtt.tls", "true or false"),
+    (dict(GOOD, mqqt={"host": "x"}), "mqqt", "unknown key"),
 ]
 
 
