@@ -1,0 +1,244 @@
+# linkstate.py: one link's health state machine (unknown/up/degraded/down/standby/disabled).
+# Pure: fed with probe rounds (per-target RTTs) and the current monotonic time; tells the caller
+# when the next round is due. The adaptive part: a failed round is followed at once by a short
+# burst of confirmation rounds, so a dead line is confirmed in ~2 s while scattered loss (which
+# almost never fails 1 + burst_rounds rounds in a row) never trips it.
+from .linkquality import Baseline, QualityWindow
+
+PROBE_DEFAULTS = {
+    "interval_s": 1.0,          # round period on an unmetered link (costs nothing on the SIM)
+    "timeout_s": 0.8,           # reply wait of a normal round
+    "burst_rounds": 3,          # confirmation rounds after a failed one (down = 1 + 3 failed)
+    "burst_interval_s": 0.3,    # minimum spacing of burst rounds
+    "burst_timeout_s": 0.5,     # reply wait of a burst round
+    "up_rounds": 3,             # consecutive good rounds before down -> up
+    "quorum": None,             # targets that must answer; None = 1 if n <= 2 else 2 (of live targets)
+    "dead_target_rounds": 5,    # a target silent this many rounds while others answer is "dead"
+    "payload_bytes": 0,         # ICMP payload: 28 B per packet at the IP layer
+    "standby_interval_s": 300,  # sparse check of a metered backup in standby
+    "metered_active_interval_s": 10,  # round period while a metered link carries traffic
+}
+
+FAILOVER_DEFAULTS = {
+    "window_s": 30,             # quality window
+    "min_samples": 20,          # samples in the window before loss/RTT may call a link degraded
+    "degraded_loss_pct": 25,    # > 10 % so that 10 % random loss never degrades (binomial margin)
+    "recover_loss_pct": 10,
+    "degraded_sustain_s": 10,   # the window must look bad this long (a sliding window has excursions)
+    "degraded_rtt_ms": 150,     # median RTT above baseline + this = degraded
+    "recover_rtt_ms": 75,
+    "hold_down_s": 120,         # failback hold-down, doubled per flap
+    "hold_down_max_s": 1800,
+    "flap_window_s": 3600,      # a failover this soon after a failback is a flap
+    "stable_reset_s": 86400,    # on the primary this long: hold-down back to hold_down_s
+    "verify_fresh_s": 5,        # a burst verification is trusted this long
+    "verify_retry_s": 10,       # a failed verification is retried after this
+}
+
+
+def settings(section, defaults):
+    """defaults overlaid with the config section (unknown keys kept, None means default)."""
+    out = dict(defaults)
+    for k in section or {}:
+        if section[k] is not None:
+            out[k] = section[k]
+    return out
+
+
+def default_quorum(n):
+    return 1 if n <= 2 else 2
+
+
+class LinkState:
+    def __init__(self, name, n_targets, pcfg=None, fcfg=None, standby=False):
+        self.name = name
+        self.p = settings(pcfg, PROBE_DEFAULTS)
+        self.f = settings(fcfg, FAILOVER_DEFAULTS)
+        self.n = n_targets
+        self.k = self.p["quorum"] or default_quorum(n_targets)
+        self.state = "unknown"
+        self.standby = standby
+        self.disabled = False
+        self.window = QualityWindow(self.f["window_s"])
+        self.baseline = Baseline()
+        self.fails = 0              # consecutive failed rounds
+        self.oks = 0                # consecutive good rounds
+        self.burst_left = 0
+        self.silent = [0] * n_targets   # per target: consecutive rounds unanswered while others answered
+        self.last_rtt = None
+        self.changed_at = None      # monotonic time of the last state change
+        self.note = None
+        self._bad_since = None
+
+    # --- targets --------------------------------------------------------------------------------
+    def live_targets(self):
+        out = []
+        for i in range(self.n):
+            if self.silent[i] < self.p["dead_target_rounds"]:
+                out.append(i)
+        return out
+
+    def quorum(self):
+        """k of the live targets: a dead target out of three must not fail every round."""
+        live = len(self.live_targets())
+        if live <= 0:
+            return 1
+        return min(self.k, live) if live > 2 else 1
+
+    # --- feeding -------------------------------------------------------------------------------
+    def on_round(self, now, rtts, ok=None):
+        """rtts: one entry per target (ms or None). ok overrides the quorum verdict (sparse
+        single-target checks). Returns the new state when it changed, else None."""
+        live = self.live_targets()
+        answered = 0
+        for r in rtts:
+            if r is not None:
+                answered += 1
+        if ok is None:
+            ok = answered >= self.quorum()
+        # dead-target bookkeeping only from full rounds in which someone answered
+        if len(rtts) == self.n and answered:
+            for i in range(self.n):
+                if rtts[i] is None:
+                    self.silent[i] += 1
+                else:
+                    self.silent[i] = 0
+        for i in range(len(rtts)):
+            if len(rtts) != self.n or i in live:
+                self.window.add(now, rtts[i])
+        self.window.prune(now)
+        if answered:
+            best = None
+            for r in rtts:
+                if r is not None and (best is None or r < best):
+                    best = r
+            self.last_rtt = best
+        if ok:
+            self.fails = 0
+            self.burst_left = 0
+            self.oks += 1
+        else:
+            self.oks = 0
+            if self.fails == 0:
+                self.burst_left = self.p["burst_rounds"]
+            elif self.burst_left > 0:
+                self.burst_left -= 1
+            self.fails += 1
+        return self._decide(now, ok)
+
+    def _decide(self, now, ok):
+        prev = self.state
+        if self.disabled:
+            new = "disabled"
+        elif not ok:
+            if self.fails >= 1 + self.p["burst_rounds"]:
+                new = "down"
+                self.burst_left = 0
+            else:
+                new = prev  # still confirming
+        elif prev == "down" and self.oks >= self.p["up_rounds"]:
+            # the outage's losses say nothing about the recovered link: judge it afresh
+            self.window.clear()
+            new = "standby" if self.standby else "up"
+        elif prev in ("unknown", "disabled"):
+            new = "standby" if self.standby else self._quality(now, "up")
+        elif prev == "down":
+            new = "down"
+        elif self.standby:
+            new = "standby"
+        else:
+            new = self._quality(now, prev)
+        if new not in ("degraded", "down", "disabled"):
+            self.baseline.update(self.window.rtt_low(10))
+        return self._set(now, new)
+
+    def _quality(self, now, prev):
+        bad = self._bad(prev)
+        if prev == "degraded":
+            return "degraded" if bad else "up"
+        if not bad:
+            self._bad_since = None
+            return "up"
+        if self._bad_since is None:
+            self._bad_since = now
+        if now - self._bad_since >= self.f["degraded_sustain_s"]:
+            self._bad_since = None
+            return "degraded"
+        return prev if prev in ("up", "degraded") else "up"
+
+    def _bad(self, prev):
+        """Window verdict: True = looks degraded (with recovery hysteresis when already degraded)."""
+        w = self.window
+        if w.count() < self.f["min_samples"]:
+            return prev == "degraded"
+        loss = w.loss_pct()
+        med = w.rtt_median()
+        base = self.baseline.value
+        if prev == "degraded":
+            return not (loss <= self.f["recover_loss_pct"] and (base is None or med is None or
+                                                                 med <= base + self.f["recover_rtt_ms"]))
+        if loss >= self.f["degraded_loss_pct"]:
+            return True
+        return base is not None and med is not None and med >= base + self.f["degraded_rtt_ms"]
+
+    def _set(self, now, new):
+        if new == self.state:
+            return None
+        self.state = new
+        self.changed_at = now
+        return new
+
+    def set_standby(self, now, standby):
+        """Metered backup: standby while not carrying traffic (sparse checks, no quality verdict)."""
+        self.standby = standby
+        if standby and self.state in ("up", "degraded"):
+            return self._set(now, "standby")
+        if not standby and self.state == "standby":
+            return self._set(now, "up")
+        return None
+
+    def set_disabled(self, now, disabled):
+        """The actuator took the interface down (ifdown): nothing can be probed on it."""
+        self.disabled = disabled
+        self.fails = 0
+        self.oks = 0
+        self.burst_left = 0
+        if disabled:
+            return self._set(now, "disabled")
+        self.window.clear()
+        return self._set(now, "unknown")
+
+    def mark_down(self, now, note=None):
+        self.note = note
+        self.fails = 1 + self.p["burst_rounds"]
+        self.oks = 0
+        return self._set(now, "down")
+
+    # --- scheduling ----------------------------------------------------------------------------
+    def in_burst(self):
+        return self.burst_left > 0
+
+    def next_delay(self, metered_active=False):
+        if self.burst_left > 0:
+            return self.p["burst_interval_s"]
+        if self.standby:
+            return self.p["standby_interval_s"]
+        if metered_active:
+            return self.p["metered_active_interval_s"]
+        return self.p["interval_s"]
+
+    def round_timeout(self):
+        return self.p["burst_timeout_s"] if self.burst_left > 0 else self.p["timeout_s"]
+
+    def healthy(self):
+        return self.state in ("up", "standby")
+
+    def status(self):
+        return {"state": self.state, "rtt_ms": _round1(self.window.rtt_median() if self.window.count() else self.last_rtt),
+                "loss_pct": _round1(self.window.loss_pct())}
+
+
+def _round1(v):
+    if v is None:
+        return None
+    return int(v * 10 + 0.5) / 10.0
