@@ -27,6 +27,7 @@ class Agent:
         self.outbox = outbox_for(cfg, new_boot=not once)
         self.events = EventBus(clock, self.outbox.boot, self.outbox.seq)
         self._own_seen = 0
+        self._probe_seen = {}
         self._restart = False
         self.modem = None
         self.links = None
@@ -40,12 +41,9 @@ class Agent:
         cfg, clock, events = self.cfg, self.clock, self.events
         from .modem.manager import ModemManager
         self.modem = ModemManager(cfg, clock, events)
-        try:  # TEMPORARY until the link monitor lands
-            from .monitor import LinkMonitor
-            from .actuator import make_actuator
-            self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg), modem_ok=self._modem_ok)
-        except ImportError:
-            self.links = _NoLinks()
+        from .monitor import LinkMonitor
+        from .actuator import make_actuator
+        self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events), modem_ok=self._modem_ok)
         from .usage import UsageTracker
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
                                   counters_source=self.modem.counters, device=self._metered_device(),
@@ -115,8 +113,9 @@ class Agent:
         return None
 
     def _modem_ok(self):
-        st = self.modem.status()
-        return bool(st.get("network", {}).get("registered"))
+        """Backup check for the link monitor: registered, or not known yet (no poll so far)."""
+        reg = self.modem.status().get("network", {}).get("registered")
+        return reg is None or bool(reg)
 
     # --- documents ----------------------------------------------------------------------------
     def status(self):
@@ -187,14 +186,21 @@ class Agent:
             t.cancel()
 
     def _feed_own(self, doc):
-        """The agent's own MQTT bytes count against the SIM only while they cross the metered link."""
+        """The agent's own bytes on the metered SIM: MQTT while the metered link carries traffic,
+        and probe traffic on a metered link always (probes are pinned to their device)."""
         n = self.reporter.own_bytes
         d, self._own_seen = n - self._own_seen, n
         a = doc.get("active_link")
-        if d > 0:
-            for l in self.cfg["links"]:
-                if l["name"] == a and l["metered"]:
-                    self.usage.add_own(d)
+        for l in self.cfg["links"]:
+            if not l["metered"]:
+                continue
+            if d > 0 and l["name"] == a:
+                self.usage.add_own(d)
+            p = self.links.own_bytes(l["name"])
+            dp = p - self._probe_seen.get(l["name"], 0)
+            self._probe_seen[l["name"]] = p
+            if dp > 0:
+                self.usage.add_own(dp)
 
     async def _status_file_loop(self):
         store.makedirs(self.cfg["run_dir"])
@@ -251,14 +257,3 @@ def _addresses(dev, tmpdir="/tmp"):
         pass
     return addrs[:4]
 
-
-class _NoLinks:  # TEMPORARY
-    def status(self):
-        return {}
-
-    async def run(self):
-        while True:
-            await asyncio.sleep(3600)
-
-    async def probe_once(self):
-        pass

@@ -189,6 +189,18 @@ def validate(raw, src="<config>"):
     # sections owned by later features: passed through as objects, validated by their owners
     for k in ("probe", "failover", "commands", "sms", "recovery", "console"):
         cfg[k] = top.get(k, "dict", {})
+    from .linkstate import PROBE_DEFAULTS, FAILOVER_DEFAULTS
+    for sec, defaults in (("probe", PROBE_DEFAULTS), ("failover", FAILOVER_DEFAULTS)):
+        sv = _V(src, cfg[sec], sec)
+        for k in cfg[sec]:
+            if k not in defaults:
+                sv.fail(k, "unknown key (known: %s)" % ", ".join(sorted(defaults)))
+            v = cfg[sec][k]
+            if v is None and k == "quorum":
+                continue
+            lo = 0 if k == "payload_bytes" else 1 if k == "quorum" else 0.001
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo:
+                sv.fail(k, "must be a number >= %s, got %r" % (lo if lo >= 1 or lo == 0 else "> 0", v))
     return cfg
 
 

@@ -54,6 +54,9 @@ BAD = [
     (dict(GOOD, mqtt={"prefix": "a/#"}), "mqtt.prefix", "wildcards"),
     (dict(GOOD, mqtt={"tls": "yes"}), "mqtt.tls", "true or false"),
     (dict(GOOD, mqqt={"host": "x"}), "mqqt", "unknown key"),
+    (dict(GOOD, probe={"interval_s": 0}), "probe.interval_s", "must be a number"),
+    (dict(GOOD, probe={"interval": 1}), "probe.interval", "unknown key"),
+    (dict(GOOD, failover={"hold_down_s": "2m"}), "failover.hold_down_s", "must be a number"),
 ]
 
 
