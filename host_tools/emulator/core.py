@@ -147,6 +147,10 @@ class Emulator:
         self._scenario_thread = threading.Thread(target=play, daemon=True)
         self._scenario_thread.start()
 
+    def play(self, steps):
+        """Run a list of (seconds, action, args) steps (same actions as scenario files)."""
+        self.run_scenario(list(steps))
+
     def apply(self, action, args):
         from .scenario import apply_step
         apply_step(self, action, args)
