@@ -114,23 +114,12 @@ class LinuxRouteActuator(NoneActuator):
         """Gateway of dev's default route (`ip route show default dev DEV` into a temp file)."""
         if not valid_name(dev):
             return None
-        out = "%s/wanwatch-rt-%s" % (self.tmpdir, dev)
-        gw = None
-        try:
-            if self.system("ip -4 route show default dev %s > %s 2>/dev/null" % (dev, out)) == 0:
-                with open(out) as f:
-                    for line in f:
-                        p = line.split()
-                        if "via" in p:
-                            gw = p[p.index("via") + 1]
-                            break
-        except OSError:
-            pass
-        try:
-            os.remove(out)
-        except OSError:
-            pass
-        return gw
+        from .sysrun import output_lines
+        for line in output_lines("ip -4 route show default dev %s" % dev, "rt-" + dev, self.tmpdir, self.system):
+            p = line.split()
+            if "via" in p:
+                return p[p.index("via") + 1]
+        return None
 
     def activate(self, to, frm):
         ok = True

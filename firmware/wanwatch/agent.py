@@ -231,29 +231,16 @@ async def _memstat(period):
         await asyncio.sleep(period)
 
 
-def _addresses(dev, tmpdir="/tmp"):
-    """IPv4 addresses (CIDR) of a device, via `ip -4 -o addr show dev DEV` into a temp file
-    (MicroPython has no popen). Only for the inventory, published on (re)connect: rare, and `ip`
-    returns at once. The device name was validated by config ([A-Za-z0-9_.-]), so it is safe in
-    the command line. [] when unknown."""
+def _addresses(dev):
+    """IPv4 addresses (CIDR) of a device for the inventory, which is published on (re)connect: rare,
+    and `ip` returns at once. The name was validated by config, so it is safe in the command."""
     from .config import is_name
-    import os
+    from .sysrun import output_lines
     if not is_name(dev):
         return []
-    out = "%s/wanwatch-addr-%s" % (tmpdir, dev)
     addrs = []
-    try:
-        if os.system("ip -4 -o addr show dev %s > %s 2>/dev/null" % (dev, out)) == 0:
-            with open(out) as f:
-                for line in f:
-                    parts = line.split()
-                    if "inet" in parts:
-                        addrs.append(parts[parts.index("inet") + 1])
-    except OSError:
-        pass
-    try:
-        os.remove(out)
-    except OSError:
-        pass
+    for line in output_lines("ip -4 -o addr show dev %s" % dev, "addr-" + dev):
+        parts = line.split()
+        if "inet" in parts:
+            addrs.append(parts[parts.index("inet") + 1])
     return addrs[:4]
-
