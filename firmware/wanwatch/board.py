@@ -54,3 +54,20 @@ def hooks(board):
         if hasattr(mod, name):
             out[name] = getattr(mod, name)
     return out
+
+
+def load_board(name_or_path, extra_dirs=()):
+    """A board by name (searched as find() does) or by the path of a board.json; None if absent.
+    Paths are told apart by the .json suffix so a board name never doubles as a file name."""
+    if name_or_path.endswith(".json"):
+        try:
+            with open(name_or_path) as f:
+                doc = loads(f.read())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(doc, dict):
+            return None
+        i = name_or_path.rfind("/")
+        doc["_dir"] = name_or_path[:i] if i > 0 else ("/" if i == 0 else ".")
+        return doc
+    return find(name_or_path, extra_dirs)

@@ -52,3 +52,18 @@ def test_uci_under_micropython():
     r = run_micropython(["-c", "from wanwatch import config\nc = config.load(%r)\nprint(c['links'][1]['metered'], c['mqtt']['port'], c['modem']['port'])" % SHIPPED])
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "8883", "/dev/ttyUSB2"]
+
+
+def test_load_board_by_name_and_path_under_both_runtimes():
+    import os, subprocess, sys
+    from tests.support import paths
+    code = ("from wanwatch import board\n"
+            "b = board.load_board('boards/esp32-simcom/board.json')\n"
+            "print(b['name'], b['modem']['vendor'], sorted(board.hooks(b)))\n"
+            "print(board.load_board('openwrt-quectel')['name'], board.load_board('nope'))\n")
+    env = dict(os.environ, MICROPYPATH="firmware:.frozen", PYTHONPATH="firmware")
+    for exe in (paths.micropython(), sys.executable):
+        r = subprocess.run([exe, "-c", code], env=env, capture_output=True, text=True, timeout=20, cwd=paths.ROOT)
+        assert r.returncode == 0, r.stderr
+        assert "esp32-simcom simcom ['open_uart', 'power_toggle']" in r.stdout
+        assert "openwrt-quectel None" in r.stdout
