@@ -198,9 +198,18 @@ class GenericDriver:
         self.network = {"operator": None, "mcc": None, "mnc": None, "registration": None, "registered": None}
         self.signal = empty_signal()
         self._no_reg = {}  # commands the modem rejected: not asked again
+        self._timeouts = 0  # timeouts in the current poll: after 2 the rest of the poll is skipped
 
     async def cmd(self, c, timeout=None, prefix=None):
-        return await self.at.command(c, timeout, prefix)
+        if self._timeouts >= 2:
+            from ..at import Response
+            return Response("TIMEOUT", [], None, "skipped: modem not answering")
+        r = await self.at.command(c, timeout, prefix)
+        if r.final == "TIMEOUT":
+            self._timeouts += 1
+        else:
+            self._timeouts = 0
+        return r
 
     async def init(self):
         """Wake the modem (AT until OK, ≤10 tries), echo off, verbose errors. True when it answered."""
@@ -310,6 +319,7 @@ class GenericDriver:
         return None
 
     async def poll(self):
+        self._timeouts = 0
         await self.poll_sim()
         act = await self.poll_operator()
         reg = await self.poll_registration()

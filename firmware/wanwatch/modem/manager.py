@@ -42,8 +42,11 @@ def sms_text(text):
 
 
 class ModemManager:
-    def __init__(self, cfg, clock, events, open_port=None):
+    def __init__(self, cfg, clock, events, open_port=None, power_toggle=None, reboot=None):
         self.cfg = cfg
+        self.power_toggle = power_toggle  # board hook: callable (sync or async) that power-cycles the modem
+        self.reboot_router = reboot       # callable that reboots the router (recovery.reboot: true)
+        self.recovery = None
         self.clock = clock
         self.events = events
         self.open_port = open_port or serialport.open_port
@@ -161,6 +164,57 @@ class ModemManager:
             self.state = "absent"
             await asyncio.sleep(1)
 
+    def _recovery(self):
+        if self.recovery is None:
+            from .recovery import Recovery
+            sec = dict(self.cfg.get("recovery") or {})
+            if self.reboot_router is None:
+                sec["reboot"] = False
+            sd = self.cfg.get("state_dir")
+            path = None
+            if sd:
+                from .. import store
+                try:
+                    store.makedirs(sd)
+                    path = sd + "/recovery.json"
+                except OSError:
+                    path = None
+            self.recovery = Recovery(sec, self.clock, path, has_power=self.power_toggle is not None)
+        return self.recovery
+
+    async def _recover(self):
+        """One observation for the recovery ladder; performs the step it decides. Never raises."""
+        try:
+            answered = self.state == "ready"
+            registered = bool(self.driver and self.driver.network.get("registered"))
+            d = self._recovery().observe(answered, registered)
+            if d is None:
+                return
+            step, reason = d
+            if self.events is not None:
+                self.events.emit("modem_recovery", step=step, reason=reason)
+            at = self.at
+            if step == "resync" and at is not None:
+                await at.command("AT", 1.0)
+                await at.command("ATE0", 1.0)
+            elif step == "reattach" and at is not None:
+                await at.command("AT+CFUN=0", 30)
+                await at.command("AT+CFUN=1", 30)
+            elif step == "reset" and at is not None:
+                await at.command(getattr(self.driver, "RESET_COMMAND", "AT+CFUN=1,1"), 15)
+                self._rebooted = True
+            elif step == "power" and self.power_toggle is not None:
+                r = self.power_toggle()
+                if r is not None and hasattr(r, "send"):
+                    await r
+                self._rebooted = True
+            elif step == "reboot" and self.reboot_router is not None:
+                r = self.reboot_router()
+                if r is not None and hasattr(r, "send"):
+                    await r
+        except Exception as e:
+            print("wanwatch: recovery step failed:", exc_text(e))
+
     async def _serve(self):
         await self._setup()
         poll_s = self.cfg["modem"]["poll_s"]
@@ -171,12 +225,18 @@ class ModemManager:
                 self._rebooted = False
                 self.events.emit("modem_reboot")
                 await self._setup()
+            t0 = self.clock.monotonic()
             if self.state == "ready":
                 await self.driver.poll()
                 self.polls += 1
-                self._note_changes()
+                if self.at is not None and (self.at.last_rx is None or self.at.last_rx < t0):
+                    self.state = "unresponsive"  # a whole poll without one byte back: hung
+                    self.driver.modem["state"] = "unresponsive"
+                else:
+                    self._note_changes()
             else:
                 await self._setup()
+            await self._recover()
             await self._sleep_watching(poll_s if self.state == "ready" else 5)
 
     async def _sleep_watching(self, seconds):
