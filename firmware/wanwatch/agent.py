@@ -40,7 +40,8 @@ class Agent:
     def _build_parts(self):
         cfg, clock, events = self.cfg, self.clock, self.events
         from .modem.manager import ModemManager
-        self.modem = ModemManager(cfg, clock, events)
+        self.modem = ModemManager(cfg, clock, events, power_toggle=self._board_hook("power_toggle"),
+                                  reboot=_reboot_router if (cfg.get("recovery") or {}).get("reboot") else None)
         from .monitor import LinkMonitor
         from .actuator import make_actuator
         self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events), modem_ok=self._modem_ok)
@@ -105,6 +106,14 @@ class Agent:
             return {"reload": "rejected", "error": str(e)}
         self._restart = True
         return {"reload": "restarting"}
+
+    def _board_hook(self, name):
+        """A function of the board's module (power_toggle...), or None: board differences live in
+        boards/<name>/, not in the core."""
+        if self.cfg["board"] == "generic":
+            return None
+        from . import board
+        return board.hooks(board.find(self.cfg["board"])).get(name)
 
     def _metered_device(self):
         for l in self.cfg["links"]:
@@ -215,6 +224,14 @@ class Agent:
             except Exception as e:
                 _log("status file: " + exc_text(e))
             await asyncio.sleep(STATUS_FILE_PERIOD_S)
+
+
+def _reboot_router():
+    """Last step of the modem recovery ladder, only with recovery.reboot: true (bounded to
+    recovery.max_reboots_per_day by the ladder, persisted across restarts)."""
+    import os
+    _log("recovery: rebooting the router")
+    os.system("reboot")
 
 
 async def _memstat(period):

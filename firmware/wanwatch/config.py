@@ -189,6 +189,16 @@ def validate(raw, src="<config>"):
     # sections owned by later features: passed through as objects, validated by their owners
     for k in ("probe", "failover", "commands", "sms", "recovery", "console"):
         cfg[k] = top.get(k, "dict", {})
+    from .modem.recovery import DEFAULTS as RECOVERY_DEFAULTS
+    rv = _V(src, cfg["recovery"], "recovery")
+    for k in cfg["recovery"]:
+        if k not in RECOVERY_DEFAULTS:
+            rv.fail(k, "unknown key (known: %s)" % ", ".join(sorted(RECOVERY_DEFAULTS)))
+        d, v = RECOVERY_DEFAULTS[k], cfg["recovery"][k]
+        if isinstance(d, bool):
+            rv.get(k, "bool")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            rv.fail(k, "must be a number >= 0, got %r" % (v,))
     from .linkstate import PROBE_DEFAULTS, FAILOVER_DEFAULTS
     for sec, defaults in (("probe", PROBE_DEFAULTS), ("failover", FAILOVER_DEFAULTS)):
         sv = _V(src, cfg[sec], sec)

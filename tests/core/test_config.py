@@ -57,6 +57,8 @@ BAD = [
     (dict(GOOD, probe={"interval_s": 0}), "probe.interval_s", "must be a number"),
     (dict(GOOD, probe={"interval": 1}), "probe.interval", "unknown key"),
     (dict(GOOD, failover={"hold_down_s": "2m"}), "failover.hold_down_s", "must be a number"),
+    (dict(GOOD, recovery={"reboot": "yes"}), "recovery.reboot", "true or false"),
+    (dict(GOOD, recovery={"reattach_after": 5}), "recovery.reattach_after", "unknown key"),
 ]
 
 
