@@ -56,13 +56,21 @@ class Agent:
         sms = None
         if (cfg.get("sms") or {}).get("numbers"):
             from .smsalert import SmsAlert
-            sms = SmsAlert(cfg, clock, events, self.modem.send_sms, cfg["state_dir"])
+            sms = SmsAlert(cfg, clock, events, self._send_sms, cfg["state_dir"])
         from .hotplug import HotplugWatcher
         self.hotplug = HotplugWatcher(cfg["run_dir"], clock, events,
                                       on_iface=getattr(self.links, "on_iface", None))
         from .reporter import Reporter
         self.reporter = Reporter(cfg, clock, events, self.status, self.inventory,
                                  commands=commands, sms=sms, outbox=self.outbox)
+
+    async def _send_sms(self, number, text):
+        """SMS fallback sender: the modem layer reports failures as a result; SmsAlert counts a
+        send as done unless it raises, so a refused SMS must raise here."""
+        r = await self.modem.send_sms(number, text)
+        if not r["ok"]:
+            raise OSError(r["error"])
+        return r
 
     def _command_handlers(self):
         """Remote commands (signed, checked by commands.py) mapped onto the parts."""

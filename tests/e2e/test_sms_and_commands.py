@@ -89,3 +89,32 @@ def test_signed_set_cap_through_the_agent(tmp_path, broker, mpy_bundle):
         proc.wait()
         emu.stop()
         w.stop()
+
+
+def test_sms_fallback_when_broker_unreachable(tmp_path, mpy_bundle):
+    """Broker unreachable, then the backup SIM crosses 95 % of its cap: the agent texts the
+    configured number through the modem (the emulator records the SMS) and logs an sms_sent event."""
+    from host_tools.localbroker import free_port
+    emu = Emulator(profile="generic")
+    emu.start(link=str(tmp_path / "ttyMODEM"))
+    cfg = site_config(tmp_path, emu.port, free_port(),
+                      usage={"cap_mb": 0.002, "sample_s": 1}, sms={"numbers": ["+4917000000001"], "after_s": 1})
+    env = dict(os.environ, MICROPYPATH=mpy_bundle + ":.frozen")
+    proc = subprocess.Popen([paths.micropython(), "-m", "wanwatch", "--config", cfg], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not emu.sms_sent:
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.5)
+        assert emu.sms_sent, "no SMS sent"
+        number, text = emu.sms_sent[0]
+        assert number == "+4917000000001" and "e2e-shop" in text and len(text) <= 160
+        time.sleep(6)  # the RAM event file is rewritten every 5 s
+        with open(tmp_path / "run" / "events.json") as f:
+            types = [e["type"] for e in json.load(f)]
+        assert "sms_sent" in types
+    finally:
+        proc.kill()
+        proc.wait()
+        emu.stop()
