@@ -7,16 +7,7 @@
 # os.system is accepted; it happens only on a switch, never per probe.
 import os
 
-NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
-
-
-def valid_name(s):
-    if not isinstance(s, str) or not 1 <= len(s) <= 15:
-        return False
-    for c in s:
-        if c not in NAME_CHARS:
-            return False
-    return True
+from .names import is_name
 
 
 def _run(cmd):
@@ -40,7 +31,7 @@ class NoneActuator:
 
     def _cmd(self, action, link, argv):
         for a in argv[1:]:
-            if not valid_name(a):
+            if not is_name(a):
                 self.events.emit("actuation", action=action, link=link, ok=False, error="invalid name")
                 return False
         rc = self.system(" ".join(argv) + " >/dev/null 2>&1")
@@ -112,7 +103,7 @@ class LinuxRouteActuator(NoneActuator):
 
     def gateway(self, dev):
         """Gateway of dev's default route (`ip route show default dev DEV` into a temp file)."""
-        if not valid_name(dev):
+        if not is_name(dev):
             return None
         from .sysrun import output_lines
         for line in output_lines("ip -4 route show default dev %s" % dev, "rt-" + dev, self.tmpdir, self.system):

@@ -259,7 +259,7 @@ async def _memstat(period):
 def _addresses(dev):
     """IPv4 addresses (CIDR) of a device for the inventory, which is published on (re)connect: rare,
     and `ip` returns at once. The name was validated by config, so it is safe in the command."""
-    from .config import is_name
+    from .names import is_name
     from .sysrun import output_lines
     if not is_name(dev):
         return []

@@ -15,6 +15,7 @@
 # persisted cache), known command, valid args. Any failure returns {id, ok:false, error} and runs
 # nothing. The nonce is persisted before the handler runs, so a crash cannot open a replay.
 from . import hmac256, store
+from .names import is_name
 from .compat import asyncio, exc_text, loads
 
 MAX_PAYLOAD = 1024
@@ -103,13 +104,6 @@ def sign(key, msg):
     return hmac256.hexdigest(key, canonical(msg))
 
 
-def _is_name(s):
-    if not isinstance(s, str) or not 1 <= len(s) <= 15:
-        return False
-    for c in s:
-        if not (c.isalpha() or c.isdigit() or c in "_.-"):
-            return False
-    return True
 
 
 class Commands:
@@ -200,7 +194,7 @@ class Commands:
                     return "%s needs %r" % (cmd, name)
                 continue
             v = args[name]
-            if kind == "name" and not _is_name(v):
+            if kind == "name" and not is_name(v):
                 return "%s must be a link name" % name
             if kind == "cap":
                 if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 10000000):

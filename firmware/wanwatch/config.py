@@ -2,8 +2,8 @@
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
 from .compat import loads
+from .names import is_name
 
-NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
 ACTUATORS = ("openwrt", "linux-route", "none")
 DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
@@ -20,16 +20,6 @@ class ConfigError(Exception):
 
     def __str__(self):
         return "config error: %s: %s: %s" % (self.file, self.key, self.reason)
-
-
-def is_name(s, maxlen=15):
-    """Interface/link names: [A-Za-z0-9_.-]{1,maxlen}; safe to pass to ifup/ip as one argument."""
-    if not isinstance(s, str) or not 1 <= len(s) <= maxlen:
-        return False
-    for c in s:
-        if c not in NAME_CHARS:
-            return False
-    return True
 
 
 def is_ipv4(s):

@@ -4,7 +4,7 @@
 import os
 
 from .compat import asyncio, loads
-from .config import is_name
+from .names import is_name
 
 ACTIONS = ("ifup", "ifdown", "ifupdate", "connected", "disconnected")
 MAX_READ = 4096

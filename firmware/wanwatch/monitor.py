@@ -3,7 +3,8 @@
 # verification bursts and actuator calls. A metered backup in standby gets one sparse probe (one
 # target, sticky to the last that answered) every probe.standby_interval_s plus the modem's
 # registration, and a full burst before it takes traffic.
-from .actuator import NoneActuator, valid_name
+from .actuator import NoneActuator
+from .names import is_name
 from .compat import asyncio, exc_text
 from .linkstate import LinkState
 from .policy import Policy
@@ -21,7 +22,7 @@ class LinkMonitor:
         self.events = events
         self.links = []
         for l in cfg["links"]:
-            if not valid_name(l["name"]) or not valid_name(l["device"]):
+            if not is_name(l["name"]) or not is_name(l["device"]):
                 raise ValueError("invalid link name/device %r/%r" % (l["name"], l["device"]))
             self.links.append(l)
         self.pcfg = cfg.get("probe") or {}

@@ -1,6 +1,6 @@
 # sysrun.py: run a short system command (`ip ...`) and read its output lines. MicroPython's unix
 # port has os.system but no popen, so the output goes through a temp file. Callers build the
-# command only from validated names (config.is_name); the output file name is fixed per tag.
+# command only from validated names (names.is_name); the output file name is fixed per tag.
 import os
 
 

@@ -3,10 +3,11 @@ import random
 
 import pytest
 
-from wanwatch.actuator import LinuxRouteActuator, NoneActuator, OpenWrtActuator, make_actuator, valid_name
+from wanwatch.actuator import LinuxRouteActuator, NoneActuator, OpenWrtActuator, make_actuator
 from wanwatch.events import EventBus
 from wanwatch.linkquality import Baseline, QualityWindow
 from wanwatch.linkstate import LinkState
+from wanwatch.names import is_name
 from wanwatch.policy import Policy
 from wanwatch.probe import checksum, echo_request, parse_reply
 
@@ -253,7 +254,7 @@ def test_actuator_refuses_unsafe_names(fake_clock):
     a = OpenWrtActuator(bad, ev, system=lambda c: cmds.append(c) or 0)
     assert not a.trial_up("wan;reboot") and cmds == []
     assert ev.recent[-1]["ok"] is False
-    assert not valid_name("a b") and not valid_name("x" * 16) and valid_name("pppoe-wan.2")
+    assert not is_name("a b") and not is_name("x" * 16) and is_name("pppoe-wan.2")
 
 
 def test_linux_route_actuator_reorders_metrics(fake_clock, tmp_path):

@@ -123,7 +123,7 @@ def publish_retained(port, topic, payload):
     c.disconnect()
 
 
-MQTT_MODULES = ["__init__", "compat", "clock", "store", "events", "outbox", "reporter", "commands",
+MQTT_MODULES = ["__init__", "compat", "clock", "store", "events", "outbox", "reporter", "commands", "names",
                 "hmac256", "smsalert", "mqtt/__init__", "mqtt/codec", "mqtt/client"]
 
 
