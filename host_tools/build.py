@@ -8,6 +8,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 DEFAULT_OUT = os.path.join(ROOT, "build", "firmware")
+DEFAULT_ROMFS = os.path.join(ROOT, "build", "wanwatch.romfs")
 
 
 def find_mpy_cross():
@@ -49,12 +50,46 @@ def build(out=DEFAULT_OUT, src=FIRMWARE, quiet=False):
     return built, total
 
 
+def romfs_image(bundle=DEFAULT_OUT, out=DEFAULT_ROMFS):
+    """Pack the bundle as a ROMFS image with the modules under lib/ (MicroPython >= 1.25 boards mount
+    it at /rom with /rom/lib on sys.path). Imported from ROMFS, bytecode, qstr text and constants
+    stay in flash and run in place instead of being copied into the heap. Returns the image size."""
+    from mpremote.romfs import VfsRomWriter  # mpremote is a dependency; it deploys the image too
+    w = VfsRomWriter()
+
+    def add(src):
+        for name in sorted(os.listdir(src)):
+            p = os.path.join(src, name)
+            if os.path.isdir(p):
+                w.opendir(name)
+                add(p)
+                w.closedir()
+            elif name.endswith(".mpy"):
+                with open(p, "rb") as f:
+                    w.mkfile(name, f.read())
+    w.opendir("lib")
+    add(bundle)
+    w.closedir()
+    data = w.finalise()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, out)
+    return len(data)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="wanwatch-host build", description=__doc__)
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--romfs", nargs="?", const=DEFAULT_ROMFS, metavar="IMAGE",
+                    help="also pack the bundle as a ROMFS image (default %s)" % os.path.relpath(DEFAULT_ROMFS, ROOT))
     args = ap.parse_args(argv)
     try:
         build(args.out)
+        if args.romfs:
+            n = romfs_image(args.out, args.romfs)
+            print("ROMFS image %s: %d bytes (deploy: wanwatch-host flash --romfs ...)" % (args.romfs, n))
     except RuntimeError as e:
         print(e, file=sys.stderr)
         return 1

@@ -3,6 +3,9 @@ description and the config to a MicroPython board with mpremote, idempotently: t
 of every target file is read in one round trip and only changed files are copied.
 
 Layout on the device: /lib/wanwatch/**.mpy, /board.json (+ board module), /wanwatch.json.
+With --romfs the bundle goes into the ROMFS partition instead (MicroPython >= 1.25 boards mount it
+at /rom; /rom/lib/wanwatch/**.mpy): code then runs in place from flash, so the heap only holds the
+agent's objects (docs/footprint.md has the figures).
 PORT is anything mpremote accepts: /dev/ttyUSB0, socket://127.0.0.1:PORT, rfc2217://...
 """
 import argparse
@@ -21,18 +24,30 @@ def mpremote():
     return here if os.path.exists(here) else "mpremote"
 
 
-def plan(board, config=None, bundle=None):
-    """[(local path, device path)] of everything a flash installs."""
-    from host_tools import build
-    if bundle is None:
-        bundle = os.path.join(tempfile.mkdtemp(prefix="wanwatch-flash-"), "lib")
-        build.build(bundle, quiet=True)
+def bundle_files(bundle, prefix="lib/"):
+    """[(local path, device path)] of the .mpy bundle under prefix."""
     files = []
     for dirpath, dirnames, filenames in os.walk(bundle):
         dirnames.sort()
         for f in sorted(filenames):
             p = os.path.join(dirpath, f)
-            files.append((p, "lib/" + os.path.relpath(p, bundle).replace(os.sep, "/")))
+            files.append((p, prefix + os.path.relpath(p, bundle).replace(os.sep, "/")))
+    return files
+
+
+def fresh_bundle():
+    from host_tools import build
+    bundle = os.path.join(tempfile.mkdtemp(prefix="wanwatch-flash-"), "lib")
+    build.build(bundle, quiet=True)
+    return bundle
+
+
+def plan(board, config=None, bundle=None, romfs=False):
+    """[(local path, device path)] of everything a flash copies as files (with romfs the bundle
+    goes into the ROM partition instead and is not in this list)."""
+    if bundle is None:
+        bundle = fresh_bundle()
+    files = [] if romfs else bundle_files(bundle)
     bdir = os.path.join(ROOT, "boards", board)
     if not os.path.isfile(os.path.join(bdir, "board.json")):
         raise SystemExit("unknown board %r: no boards/%s/board.json" % (board, board))
@@ -85,8 +100,29 @@ def local_hash(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def flash(port, board, config=None, dry_run=False, out=sys.stdout, bundle=None):
-    files = plan(board, config, bundle)
+def deploy_romfs(port, bundle, dry_run=False, out=sys.stdout):
+    """Put the bundle into the board's ROMFS partition (MicroPython >= 1.25: code then runs in
+    place from flash, the heap holds only objects). Skipped when /rom already holds this bundle."""
+    mods = bundle_files(bundle, prefix="/rom/lib/")
+    have = remote_hashes(port, [d for _, d in mods])
+    if all(have.get(d) == local_hash(l) for l, d in mods):
+        out.write("ROMFS already holds this bundle\n")
+        return False
+    from host_tools import build
+    image = os.path.join(os.path.dirname(bundle), "wanwatch.romfs")
+    n = build.romfs_image(bundle, image)
+    out.write("%s ROMFS image (%d bytes)\n" % ("would deploy" if dry_run else "deploy", n))
+    if not dry_run:
+        _run(port, ["resume", "romfs", "deploy", image])
+    return True
+
+
+def flash(port, board, config=None, dry_run=False, out=sys.stdout, bundle=None, romfs=False):
+    if bundle is None:
+        bundle = fresh_bundle()
+    files = plan(board, config, bundle, romfs=romfs)
+    if romfs:
+        deploy_romfs(port, bundle, dry_run, out)
     have = remote_hashes(port, [d for _, d in files])
     todo = [(l, d) for l, d in files if have.get(d) != local_hash(l)]
     dirs = sorted({d.rsplit("/", 1)[0] for _, d in todo if "/" in d})
@@ -116,9 +152,12 @@ def main(argv=None):
     ap.add_argument("--port", required=True)
     ap.add_argument("--config", help="config JSON to install as /wanwatch.json")
     ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--romfs", action="store_true",
+                    help="put the bundle into the board's ROMFS partition (MicroPython >= 1.25): "
+                         "code runs from flash, leaving the heap to the agent's objects")
     args = ap.parse_args(argv)
     try:
-        flash(args.port, args.board, args.config, args.dry_run)
+        flash(args.port, args.board, args.config, args.dry_run, romfs=args.romfs)
     except RuntimeError as e:
         print("wanwatch-host flash: %s" % e, file=sys.stderr)
         return 1

@@ -69,3 +69,21 @@ def test_dry_run_lists_without_copying(board, tmp_path):
 def test_unknown_board():
     with pytest.raises(SystemExit, match="unknown board"):
         flash.plan("toaster")
+
+
+def test_romfs_needs_a_rom_partition_and_changes_nothing_without_one(board, tmp_path):
+    """The unix port (the virtual board) has no ROM partition: --romfs stops with mpremote's reason
+    before any file is copied."""
+    b, port = board
+    with pytest.raises(RuntimeError, match="ROMFS is not enabled"):
+        flash.flash(port, "esp32-simcom", None, out=io.StringIO(), romfs=True)
+    assert not (tmp_path / "fs" / "board.json").exists() and not (tmp_path / "fs" / "lib").exists()
+
+
+def test_romfs_plan_leaves_the_bundle_out_of_the_file_copy(tmp_path):
+    from host_tools import build
+    bundle = str(tmp_path / "lib")
+    build.build(bundle, quiet=True)
+    with_files = [d for _, d in flash.plan("esp32-simcom", None, bundle)]
+    rom = [d for _, d in flash.plan("esp32-simcom", None, bundle, romfs=True)]
+    assert "lib/wanwatch/agent.mpy" in with_files and rom == ["board.json", "board.py"]
