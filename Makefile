@@ -7,6 +7,7 @@ STAMP    := $(VENV)/.installed-stamp
 BOARD    ?= openwrt-quectel
 PORT     ?=
 DURATION ?= 0
+ROMFS    ?=
 
 .PHONY: all venv sysdeps build test demo bench package flash clean
 
@@ -48,7 +49,7 @@ package: $(STAMP)
 
 flash: $(STAMP)
 	@[ -n "$(PORT)" ] || { echo "usage: make flash BOARD=<board> PORT=<device or socket://host:port>"; exit 2; }
-	$(PY) -m host_tools.cli flash --board $(BOARD) --port $(PORT)
+	$(PY) -m host_tools.cli flash --board $(BOARD) --port $(PORT) $(if $(ROMFS),--romfs)
 
 clean:
 	rm -rf build .pytest_cache
