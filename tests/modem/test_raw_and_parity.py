@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import run_micropython
 from tests.modem import transcripts as T
 from tests.modem import mp_runner
-from tests.modem.test_transcripts import clean_lines
+from tests.modem.transcripts import clean_lines
 from tests.support import paths
 
 HERE = os.path.dirname(os.path.abspath(__file__))

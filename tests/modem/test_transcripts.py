@@ -4,17 +4,9 @@ gaps are listed in GAPS with the reason."""
 import pytest
 
 from tests.modem import transcripts as T
+from tests.modem.transcripts import CONTRACT, NESTED, SKIP_KEYS, blocks_for, body_lines, clean_lines, norm
 from tests.modem.extract import extract
 
-# expect keys that map to status-contract values (or driver inputs for them)
-CONTRACT = {"csq", "rssi_dbm", "rsrp", "rsrq", "rssi", "sinr", "sinr_db", "stat", "reg", "registered", "lac", "tac",
-            "ci", "cell_id", "act", "rat", "pci", "earfcn", "arfcn", "band", "mcc", "mnc", "oper", "operator",
-            "final", "cme_code", "cms_code", "temp_c", "temp", "temp_max", "tx_bytes", "rx_bytes", "cpin",
-            "temperature", "layout", "state", "sinr_raw", "srxlev", "channel", "units", "fnn", "spn", "rplmn",
-            "sys_mode", "sim_state", "srv_status", "roam_status", "sysmode", "submode", "tx_power", "lte_band"}
-NESTED = ("lte_", "nr_")
-REG = {"home_sms_only": "home", "roaming_csfb_not_preferred": "roaming", "attached_rlos": "not_registered"}
-RAT = {"eMTC": "LTE-M", "EDGE": "GSM", "GSM_EGPRS": "GSM", "LTE+NR(EN-DC)": "NR5G-NSA", "WCDMA": "UMTS"}
 # (file, expect text start) -> reason a contract key is not checked
 GAPS = {
     ("generic_modemmanager_3gpp_vectors", "line=17"): "Gobi garbage LAC: MM yields lac 0; we keep our parse",
@@ -23,91 +15,12 @@ GAPS = {
     ("generic_fibocom_fm350_spacing", "cmd=AT+GTSENRDTEMP"): "no Fibocom driver (generic): temp not read",
     ("generic_sms_cmgs_prompt_and_result", "block="): "SMS prompt flow: checked byte-exact in test_raw",
 }
-SKIP_KEYS = {"note", "sanitized", "meaning", "ok"}
-
-
-def norm(key, v):
-    if key in ("csq", "rscp", "rxlev", "ecno") and v in ("99", "255"):
-        return None  # raw placeholders: the contract wants None
-    if v == "None" or v == "":
-        return None
-    if v == "true":
-        return True
-    if v == "false":
-        return False
-    if key.endswith("reg") or key == "reg":
-        return REG.get(v, v)
-    if key.endswith("rat"):
-        return RAT.get(v, v)
-    try:
-        return float(v)
-    except ValueError:
-        return v
-
-
-def strip_prefix(line):
-    if "]: Response: [" in line and line.endswith("]"):
-        line = line.split("]: Response: [", 1)[1][:-1]  # eg25-manager journal
-    if line.startswith("<- ") or line.startswith("-> "):
-        line = line[3:]
-        if line.startswith("(") and line.endswith(")"):
-            line = line[1:-1]
-    if " -> " in line[:20]:
-        line = line.split(" -> ", 1)[1]
-    if line.startswith("response: '"):
-        line = line[11:]
-    if line.endswith("'") and line.count("'") == 1:
-        line = line[:-1]
-    if line.startswith("'K"):
-        line = "OK"
-    return line.strip()
-
-
-def clean_lines(t):
-    out = []
-    for l in t.lines:
-        l = strip_prefix(l)
-        if out and out[-1] == "+QENG:":
-            out[-1] = "+QENG: " + l  # line wrapped in the source comment (see the file's notes)
-            continue
-        out.append(l)
-    return out
-
-
-def is_echo(line, cmd):
-    u = line.upper().strip()
-    c = cmd.upper()
-    if u == c or u.endswith(" " + c):
-        return True
-    if u.startswith("AT") and len(c) > 3 and ";" in u and c[2:] in u:
-        return True
-    return False
-
-
-def blocks_for(lines, cmd):
-    out = []
-    for i, l in enumerate(lines):
-        if is_echo(l, cmd):
-            blk = []
-            for m in lines[i + 1:]:
-                if m.upper().startswith("AT") and m.upper() != cmd.upper():
-                    break
-                if m.startswith("# ") or m.startswith("###") or " ###" in m:
-                    continue
-                blk.append(m)
-                if m in ("OK", "ERROR") or m.startswith("+CME ERROR") or m.startswith("+CMS ERROR"):
-                    break
-            out.append(blk)
-    return out
-
-
 def candidates(t, e):
     lines = clean_lines(t)
     k = e.keys
     if "line" in k:
-        body = [l for l in lines if l.strip() and not l.startswith("# ")]
         n = int(k["line"])
-        return [[body[n - 1]]], "cmd" in k and "URC" or (None if k.get("urc") == "true" else "X")
+        return [[body_lines(t)[n - 1]]], "cmd" in k and "URC" or (None if k.get("urc") == "true" else "X")
     if "urc" in k and "cmd" not in k:
         pref = k["urc"]
         return [[l] for l in lines if l.startswith(pref)], "URC"
