@@ -48,11 +48,7 @@ GAPS = {
         "rssi_dbm": "the Sierra driver reports !GSTATUS PCC RxM RSSI (-74); CSQ's -113+2n is the fallback"},
 }
 # whole-transcript outcomes that are wrong because of an agent bug (strict xfail: fixing it fails the mark)
-KNOWN_BUGS = {
-    "ublox_sara_r422_cme_sim_busy": "GenericDriver.init promises up to 10 AT probes, but cmd() skips every command "
-                                    "after 2 timeouts, so a modem that misses 4 probes while waking (this capture) is "
-                                    "reported unresponsive by --once",
-}
+KNOWN_BUGS = {}  # transcript id -> reason (strict xfail); empty: the one found (wake probes) is fixed
 CPYTHON_PARITY = ("generic_air724ug_sanitized_bytes", "quectel_em12g_lte_asus", "sierra_dw5811e_chain_and_gstatus",
                   "simcom_sim7906_cpsi_cmgrmi", "huawei_mm_hcsq_sysinfoex_vectors")
 

@@ -215,10 +215,13 @@ class GenericDriver:
         """Wake the modem (AT until OK, ≤10 tries), echo off, verbose errors. True when it answered."""
         ok = False
         for _ in range(10):
-            r = await self.cmd("AT", 1.0)
+            # straight to the engine: cmd() gives up after 2 timeouts, but a waking modem may miss
+            # several probes (u-blox SARA-R422 capture: 4) before it answers
+            r = await self.at.command("AT", 1.0)
             if r.ok:
                 ok = True
                 break
+        self._timeouts = 0
         if not ok:
             self.modem["state"] = "unresponsive"
             return False
