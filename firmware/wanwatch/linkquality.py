@@ -20,32 +20,53 @@ def _ms(v):
     return None if v is None else v / 100.0
 
 
+def _insort(a, v):
+    """Insert v into the ascending list a (binary search; MicroPython has no bisect module)."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    a.insert(lo, v)
+
+
 class QualityWindow:
     """Samples (t, rtt_ms or None for a lost probe) kept for window_s seconds. Stored as small
-    ints (t in 0.1 s, RTT in 0.01 ms, -1 = lost): MicroPython boxes every float on the heap."""
+    ints (t in 0.1 s, RTT in 0.01 ms, -1 = lost): MicroPython boxes every float on the heap.
+    The answered RTTs are also kept sorted as they come and go, so the percentiles asked for
+    every round need neither a new list nor a sort."""
 
     def __init__(self, window_s=30.0, max_samples=MAX_SAMPLES):
         self.window_s = window_s
         self.max_samples = max_samples
-        self._t = []
-        self._rtt = []
+        self.clear()
 
     def add(self, t, rtt_ms):
+        r = -1 if rtt_ms is None else int(rtt_ms * 100)
         self._t.append(int(t * 10))
-        self._rtt.append(-1 if rtt_ms is None else int(rtt_ms * 100))
+        self._rtt.append(r)
+        if r >= 0:
+            _insort(self._sorted, r)
         if len(self._t) > self.max_samples:
-            self._t.pop(0)
-            self._rtt.pop(0)
+            self._drop_oldest()
+
+    def _drop_oldest(self):
+        self._t.pop(0)
+        r = self._rtt.pop(0)
+        if r >= 0:
+            self._sorted.remove(r)
 
     def prune(self, now):
         lim = int((now - self.window_s) * 10)
         while self._t and self._t[0] < lim:
-            self._t.pop(0)
-            self._rtt.pop(0)
+            self._drop_oldest()
 
     def clear(self):
         self._t = []
         self._rtt = []
+        self._sorted = []   # answered RTTs, ascending
 
     def count(self):
         return len(self._t)
@@ -66,27 +87,14 @@ class QualityWindow:
                 lost += 1
         return 100.0 * lost / n
 
-    def _answered(self):
-        out = []
-        for r in self._rtt:
-            if r >= 0:
-                out.append(r)
-        return out
-
     def rtt_median(self):
-        v = self._answered()
-        v.sort()
-        return _ms(_pct(v, 50))
+        return _ms(_pct(self._sorted, 50))
 
     def rtt_p90(self):
-        v = self._answered()
-        v.sort()
-        return _ms(_pct(v, 90))
+        return _ms(_pct(self._sorted, 90))
 
     def rtt_low(self, p=10):
-        v = self._answered()
-        v.sort()
-        return _ms(_pct(v, p))
+        return _ms(_pct(self._sorted, p))
 
     def jitter(self):
         """Mean absolute difference of consecutive answered RTTs (RFC 3550 spirit, unsmoothed)."""

@@ -123,6 +123,7 @@ class LinkMonitor:
                 self.note = "probe setup failed: " + exc_text(e)
             await asyncio.sleep(RETRY_OPEN_S)
         tasks = [asyncio.create_task(self._guard(self._link_loop, l)) for l in self.links]
+        tasks.append(asyncio.create_task(self._ticker()))
         await self._guard(self._policy_loop, None)
         for t in tasks:
             t.cancel()
@@ -245,12 +246,16 @@ class LinkMonitor:
                 await asyncio.sleep(rest)
         return good >= need
 
+    async def _ticker(self):
+        """Wakes the policy at least once a second (time-based decisions: hold-down expiry) without
+        a wait_for per second, which allocates a task and a closure every time."""
+        while True:
+            await asyncio.sleep(1.0)
+            self._kick.set()
+
     async def _policy_loop(self):
         while True:
-            try:
-                await asyncio.wait_for(self._kick.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await self._kick.wait()
             self._kick.clear()
             if self._request is not None:
                 req, self._request = self._request, None

@@ -12,6 +12,7 @@ from .compat import IS_MICROPYTHON, asyncio
 SO_BINDTODEVICE = 25
 IP_ICMP = 1
 HDR = 28  # IPv4 header (no options) + ICMP echo header
+RX_BYTES = 128  # enough for an IPv4 header with options + the echo header; the rest is not needed
 
 try:
     import time as _time
@@ -37,32 +38,55 @@ class ProbeError(Exception):
     pass
 
 
-def checksum(data):
-    if len(data) & 1:
-        data = data + b"\0"
+def checksum(data, n=None):
+    """Internet checksum of the first n bytes (all by default); no copy for an odd length."""
+    if n is None:
+        n = len(data)
     s = 0
-    for i in range(0, len(data), 2):
+    for i in range(0, n - 1, 2):
         s += (data[i] << 8) | data[i + 1]
+    if n & 1:
+        s += data[n - 1] << 8
     s = (s >> 16) + (s & 0xFFFF)
     s += s >> 16
     return (~s) & 0xFFFF
 
 
+def fill_request(buf, ident, seq):
+    """Write an echo request (header + whatever payload buf already holds) into buf in place: the
+    prober reuses one buffer per link instead of building packets every round."""
+    struct.pack_into(">BBHHH", buf, 0, 8, 0, 0, ident, seq)
+    struct.pack_into(">H", buf, 2, checksum(buf))
+
+
 def echo_request(ident, seq, payload=b""):
-    head = struct.pack(">BBHHH", 8, 0, 0, ident, seq)
-    c = checksum(head + payload)
-    return struct.pack(">BBHHH", 8, 0, c, ident, seq) + payload
+    buf = bytearray(8 + len(payload))
+    buf[8:] = payload
+    fill_request(buf, ident, seq)
+    return bytes(buf)
+
+
+def reply_ids(pkt, n):
+    """(ident, seq) of an echo reply in the first n bytes of an IPv4 packet, else None."""
+    if n < 20:
+        return None
+    ihl = (pkt[0] & 15) * 4
+    if n < ihl + 8 or pkt[ihl] != 0:
+        return None
+    return struct.unpack_from(">HH", pkt, ihl + 4)
+
+
+def same_source(pkt, src):
+    """The packet's IPv4 source equals the 4 bytes src (compared in place: no slice)."""
+    return pkt[12] == src[0] and pkt[13] == src[1] and pkt[14] == src[2] and pkt[15] == src[3]
 
 
 def parse_reply(pkt):
     """(src 4 bytes, ident, seq) of an echo reply in an IPv4 packet, else None."""
-    if len(pkt) < 20:
+    ids = reply_ids(pkt, len(pkt))
+    if ids is None:
         return None
-    ihl = (pkt[0] & 15) * 4
-    if len(pkt) < ihl + 8 or pkt[ihl] != 0:
-        return None
-    ident, seq = struct.unpack(">HH", pkt[ihl + 4:ihl + 8])
-    return bytes(pkt[12:16]), ident, seq
+    return bytes(pkt[12:16]), ids[0], ids[1]
 
 
 def ip_bytes(addr):
@@ -75,10 +99,19 @@ def _sockaddr(addr):
 
 
 if IS_MICROPYTHON:
+    def _recv_into(sock, buf):
+        return sock.readinto(buf)  # None when nothing is waiting
+
     def _readable(sock):
         # asyncio's IO queue polls registered streams in the scheduler's own poll() call
         yield asyncio.core._io_queue.queue_read(sock)
 else:
+    def _recv_into(sock, buf):
+        try:
+            return sock.recv_into(buf)
+        except BlockingIOError:
+            return None
+
     async def _readable(sock):
         loop = asyncio.get_event_loop()
         fut = loop.create_future()
@@ -109,7 +142,8 @@ class Prober:
     def __init__(self, device, ident, payload_bytes=0):
         self.device = device
         self.ident = ident & 0xFFFF
-        self.payload = b"\0" * payload_bytes
+        self._tx = bytearray(8 + payload_bytes)  # one request buffer, refilled per packet
+        self._rxbuf = bytearray(RX_BYTES)        # one receive buffer: no allocation per packet
         self.sock = None
         self.seq = 0
         self.pending = {}   # seq -> (round, index, src bytes, t0)
@@ -158,23 +192,25 @@ class Prober:
                 await asyncio.sleep(0.05)  # a socket error must not spin the loop
 
     def _drain(self):
+        buf = self._rxbuf
         for _ in range(64):  # bounded: never monopolise the loop under a flood
             try:
-                pkt = self.sock.recv(256)
+                n = _recv_into(self.sock, buf)
             except OSError:
                 return
-            if not pkt:
+            if not n:
                 return
-            r = parse_reply(pkt)
-            if r is None or r[1] != self.ident:
+            ids = reply_ids(buf, n)
+            if ids is None or ids[0] != self.ident:
                 continue
-            ent = self.pending.get(r[2])
-            if ent is None or ent[2] != r[0]:
+            ent = self.pending.get(ids[1])
+            if ent is None or not same_source(buf, ent[2]):
                 continue
-            del self.pending[r[2]]
+            del self.pending[ids[1]]
             rnd, i, src, t0 = ent
             rnd.rtts[i] = _elapsed_ms(t0)
-            self.recv_bytes += len(pkt)
+            # IP-layer size from the header's total length: a read into the small buffer truncates
+            self.recv_bytes += (buf[2] << 8) | buf[3]
             rnd.left -= 1
             if rnd.left <= 0:
                 rnd.done.set()
@@ -191,7 +227,8 @@ class Prober:
             self.seq = (self.seq + 1) & 0xFFFF
             seq = self.seq
             sa, src = self._addr(targets[i])
-            pkt = echo_request(self.ident, seq, self.payload)
+            pkt = self._tx
+            fill_request(pkt, self.ident, seq)
             if len(self.pending) >= self.MAX_PENDING:
                 self.pending.clear()  # stale entries of cancelled rounds; bounded memory
             self.pending[seq] = (rnd, i, src, _now_us())

@@ -9,7 +9,7 @@ from wanwatch.linkquality import Baseline, QualityWindow
 from wanwatch.linkstate import LinkState
 from wanwatch.names import is_name
 from wanwatch.policy import Policy
-from wanwatch.probe import checksum, echo_request, parse_reply
+from wanwatch.probe import checksum, echo_request, fill_request, parse_reply, reply_ids, same_source
 
 
 # --- quality window ----------------------------------------------------------------------------
@@ -30,6 +30,30 @@ def test_window_is_bounded():
     for i in range(10000):
         w.add(i, 1.0)
     assert w.count() == 50
+
+
+def test_window_percentiles_match_a_naive_sort_through_adds_prunes_and_evictions():
+    """The incrementally sorted RTTs give what sorting the window's answered samples would."""
+    rng = random.Random(7)
+    w = QualityWindow(window_s=20, max_samples=40)
+    kept = []  # (t, rtt) reference model
+    t = 0.0
+    for step in range(3000):
+        t += rng.choice((0.3, 1.0, 1.0, 2.5))
+        r = None if rng.random() < 0.2 else round(rng.uniform(1, 400), 2)
+        w.add(t, r)
+        kept.append((int(t * 10), r))
+        kept = kept[-40:]
+        if step % 7 == 0:
+            w.prune(t)
+            lim = int((t - 20) * 10)
+            kept = [k for k in kept if k[0] >= lim]
+        vals = sorted(int(r * 100) for _, r in kept if r is not None)
+        for p, got in ((50, w.rtt_median()), (90, w.rtt_p90()), (10, w.rtt_low())):
+            want = vals[min(int(p * len(vals) / 100.0), len(vals) - 1)] / 100.0 if vals else None
+            assert got == want, (step, p, got, want)
+    w.clear()
+    assert w.rtt_median() is None and w.count() == 0
 
 
 def test_baseline_follows_down_fast_up_slow():
@@ -293,3 +317,18 @@ def test_echo_request_checksum_and_reply_parsing():
     rep = bytes([0, 0]) + req[2:]
     assert parse_reply(ip + rep) == (bytes([10, 9, 0, 1]), 0x1234, 7)
     assert parse_reply(ip + req) is None  # our own request seen on the raw socket
+
+
+def test_request_buffer_is_refilled_in_place_and_replies_parse_without_copies():
+    buf = bytearray(8 + 3)
+    buf[8:] = b"abc"  # odd payload: the checksum pads with a zero byte without copying
+    for seq in (1, 2, 0xFFFF):
+        fill_request(buf, 0x4242, seq)
+        assert bytes(buf) == echo_request(0x4242, seq, b"abc") and checksum(buf) == 0
+    ip = bytes([0x45, 0, 0, 31, 0, 0, 0, 0, 64, 1, 0, 0, 10, 9, 0, 3, 10, 1, 0, 2])
+    rx = bytearray(128)
+    pkt = ip + bytes([0, 0]) + bytes(buf[2:])
+    rx[:len(pkt)] = pkt
+    assert reply_ids(rx, len(pkt)) == (0x4242, 0xFFFF)
+    assert reply_ids(rx, 19) is None and reply_ids(rx, 27) is None  # truncated
+    assert same_source(rx, bytes([10, 9, 0, 3])) and not same_source(rx, bytes([10, 9, 0, 1]))
