@@ -223,12 +223,15 @@ class Agent:
         store.makedirs(self.cfg["run_dir"])
         path = self.cfg["run_dir"] + "/status.json"
         epath = self.cfg["run_dir"] + "/events.json"
+        written = -1  # event seq in events.json: rewritten only when there is a new event
         while True:
             try:
                 doc = self.status()
                 self._feed_own(doc)
                 store.write_json(path, doc)
-                store.write_json(epath, self.events.recent)
+                if self.events.seq != written:
+                    store.write_json(epath, self.events.recent)
+                    written = self.events.seq
             except Exception as e:
                 _log("status file: " + exc_text(e))
             await asyncio.sleep(STATUS_FILE_PERIOD_S)
