@@ -333,12 +333,12 @@ def main(argv=None):
     r64 = runs.run("64K", stop_on_error=False)
     print("heap -X heapsize=64K (%s B usable): %s" % (usable("64K"), describe(r64)))
     if r64["memory_errors"]:
-        print("  first: " + first_error(r64["log"]))
+        print("  first: %s" % first_error(r64["log"]))
     r64w = runs.run("64wK", stop_on_error=False)
     print("heap -X heapsize=64wK (64K words = 64 KB of a 32-bit target; %s B usable here): %s"
           % (usable("64wK"), describe(r64w)))
     if r64w["memory_errors"]:
-        print("  first: " + first_error(r64w["log"]))
+        print("  first: %s" % first_error(r64w["log"]))
     big = runs.run(args.big_heap, stop_on_error=False)
     print("heap -X heapsize=%s: %s" % (args.big_heap, describe(big)))
     if big["peak"] is not None:
@@ -379,9 +379,13 @@ def main(argv=None):
               % (st["steady_cpu_s"], st["steady_wall_s"], 100 * frac, 3600 * frac, "met" if frac <= 0.01 else "NOT met"))
         print("  measured: /proc/<pid>/stat of the agent on the bed, after 20 s start-up (start-up incl.: %.2f s in %.0f s);"
               % (st["cpu_s"], st["wall_s"]))
-        print("  defaults: modem.poll_s 30, probe.interval_s 1 on wan, standby check of wwan every 300 s,"
-              " mqtt status every 60 s, usage sample 10 s; console idle; MemoryErrors %d; peak live heap %s B"
-              % (st["memory_errors"], st["peak"]))
+        sys.path.insert(0, paths.FIRMWARE)
+        from wanwatch.linkstate import PROBE_DEFAULTS
+        from wanwatch.usage import DEFAULTS as USAGE_DEFAULTS
+        print("  no rate keys in the config, so the defaults: modem.poll_s 30, probe.interval_s %s on wan, standby"
+              " check of wwan every %s s, mqtt status every 60 s, usage.sample_s %s; console idle;"
+              % (PROBE_DEFAULTS["interval_s"], PROBE_DEFAULTS["standby_interval_s"], USAGE_DEFAULTS["sample_s"]))
+        print("  MemoryErrors %d; peak live heap %s B (memstat every 30 s)" % (st["memory_errors"], st["peak"]))
     print()
     alloc_poll(bundle, tmp, cycles)
     alloc_probe(bundle, cycles)

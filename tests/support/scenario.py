@@ -21,6 +21,7 @@ run() is the event scenario; run_steady() the same agent at default rates for th
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -252,6 +253,7 @@ class _Run:
         self.agent.close()
         self.emu.stop()
         self.broker.stop()
+        shutil.rmtree(self.broker.dir, ignore_errors=True)
         self.bed.close()
         with open(self.log_path) as f:
             return f.read()
