@@ -307,8 +307,10 @@ def main(argv=None):
     repeat = args.repeat or (1 if args.quick else 2)
     t_start = time.time()
 
-    r = micropython(["-c", "import sys; print(sys.version, sys.implementation._machine)"], ".")
-    print("runtime: MicroPython %s (unix port, %d-bit)" % (r.stdout.strip(), 64 if sys.maxsize > 2 ** 32 else 32))
+    r = micropython(["-c", "import sys; v = sys.implementation.version; print('%d.%d.%d %s; %s' % (v[0], v[1], v[2], "
+                     "v[3] if len(v) > 3 else '', sys.version.split('; ')[-1]))"], ".")
+    print("runtime: MicroPython %s (unix port, %d-bit), .mpy from mpy-cross 1.23"
+          % (r.stdout.strip(), 64 if sys.maxsize > 2 ** 32 else 32))
     bundle = os.path.join(ROOT, "build", "firmware")
     files, total = build.build(bundle, quiet=True)
     print("bundle: %d modules, %d bytes of .mpy from mpy-cross 1.23 (goal <= %d: %s)"
