@@ -1,7 +1,9 @@
-"""A real mosquitto broker on a free loopback port, for the demo, tests and benchmarks."""
+"""A real mosquitto broker on a free loopback port, for the demo, tests and benchmarks; or, with
+`netns`, on an address inside a network namespace (the test bed's "internet")."""
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -23,10 +25,16 @@ def mosquitto_bin():
     raise RuntimeError("mosquitto not found: install it with 'apt-get install -y mosquitto' (make test/.ci/run do this as root)")
 
 
-class Broker:
-    """Start/stop/restart mosquitto on 127.0.0.1:<port>. Extra config lines (TLS listener...) allowed."""
+_CONNECT = "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close()"
 
-    def __init__(self, port=None, extra_conf="", persistence=False):
+
+class Broker:
+    """Start/stop/restart mosquitto on 127.0.0.1:<port>. Extra config lines (TLS listener...) allowed.
+    netns: run it inside that network namespace (`ip netns exec`), listening on `host` there."""
+
+    def __init__(self, port=None, extra_conf="", persistence=False, host="127.0.0.1", netns=None):
+        self.host = host
+        self.netns = netns
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="ww-mosq-")
         self.extra_conf = extra_conf
@@ -37,7 +45,7 @@ class Broker:
     def _write_conf(self):
         conf = os.path.join(self.dir, "mosquitto.conf")
         lines = [
-            "listener %d 127.0.0.1" % self.port,
+            "listener %d %s" % (self.port, self.host),
             "allow_anonymous true",
             "log_dest file %s" % self.log_path,
             "log_type all" ,
@@ -50,17 +58,28 @@ class Broker:
 
     def start(self, timeout=10):
         conf = self._write_conf()
-        self.proc = subprocess.Popen([mosquitto_bin(), "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wrap = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(wrap + [mosquitto_bin(), "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("mosquitto exited: %s" % self.proc.stderr.read().decode(errors="replace"))
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            if self._listening():
                 return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not listen on port %d" % self.port)
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not listen on %s:%d" % (self.host, self.port))
+
+    def _listening(self):
+        if self.netns:  # the namespace's addresses are reachable only from inside it
+            r = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", _CONNECT,
+                                self.host, str(self.port)], capture_output=True)
+            return r.returncode == 0
+        try:
+            socket.create_connection((self.host, self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

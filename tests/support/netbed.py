@@ -5,6 +5,9 @@ links to two ISP namespaces, both routed to an "internet" namespace that holds t
                                                                          internet(I): targets 10.9.0.1-3
     router(R) wwan 10.2.0.2 -- 10.2.0.1 ispB(B) 10.4.0.1 --- 10.4.0.2 ib /
 
+The internet namespace also holds SERVER (10.9.0.10), where `bed.broker()` starts a real mosquitto:
+the router reaches it over whichever link carries traffic, like a real fleet broker.
+
 No netem on this kernel: a user-space responder in I answers the echo requests (kernel replies off)
 and impairs them per ISP path ("wan"/"wwan"): blackhole (link stays up: the stuck-PPPoE case),
 random loss, latency + jitter, and dead targets; changed at runtime through a control file.
@@ -27,6 +30,7 @@ import tempfile
 import time
 
 TARGETS = ["10.9.0.1", "10.9.0.2", "10.9.0.3"]
+SERVER = "10.9.0.10"  # TCP services "on the internet" (the MQTT broker); no ICMP target
 LINKS = {"wan": ("10.1.0.2", "10.1.0.1", 10), "wwan": ("10.2.0.2", "10.2.0.1", 20)}
 _counter = itertools.count()
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -106,7 +110,7 @@ class NetBed:
         self._veth(self.r, "wwan", "10.2.0.2/24", self.b, "cust", "10.2.0.1/24")
         self._veth(self.a, "core", "10.3.0.1/24", self.i, "ia", "10.3.0.2/24")
         self._veth(self.b, "core", "10.4.0.1/24", self.i, "ib", "10.4.0.2/24")
-        for t in TARGETS:
+        for t in TARGETS + [SERVER]:
             self._ns(self.i, "ip", "addr", "add", t + "/32", "dev", "lo")
         self._ns(self.i, "ip", "route", "add", "10.1.0.0/24", "via", "10.3.0.1")
         self._ns(self.i, "ip", "route", "add", "10.2.0.0/24", "via", "10.4.0.1")
@@ -189,6 +193,12 @@ class NetBed:
         self.ctl["dead"] = list(addrs)
         self._write_ctl()
 
+    def broker(self, port=1883):
+        """A real mosquitto on SERVER:port in the internet namespace (started; stop()/start() for an
+        outage). Killed with the namespace on close()."""
+        from host_tools.localbroker import Broker
+        return Broker(port=port, host=SERVER, netns=self.i).start()
+
     def actions(self):
         with open(self.action_log) as f:
             return [l.strip() for l in f if l.strip()]
@@ -202,8 +212,10 @@ class NetBed:
         return env
 
     def popen_router(self, cmd, env=None, **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
         p = subprocess.Popen(["ip", "netns", "exec", self.r] + list(cmd), env=self.router_env(env),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                             text=True, **kw)
         self.procs.append(p)
         return p
 

@@ -32,17 +32,14 @@ def firmware_bundle(bed):
     return out
 
 
-class BedAgent:
-    def __init__(self, bed, cfg, heapsize="80K"):
+class RouterProcess:
+    """A process in the bed's router namespace whose stdout is read line by line on a thread.
+    Subclasses turn lines into events with _line(now, line); events are (host monotonic, dict)."""
+
+    def __init__(self, bed, cmd, env=None, **kw):
         self.bed = bed
-        path = bed.write_file("agent-%d.json" % id(self), json.dumps(cfg))
-        cmd = [paths.micropython()]
-        if heapsize:
-            cmd += ["-X", "heapsize=%s" % heapsize]
-        self.proc = bed.popen_router(cmd + ["-m", "mpy_driver", path],
-                                     env={"MICROPYPATH": firmware_bundle(bed) + ":.frozen"})
+        self.proc = bed.popen_router(cmd, env=env, **kw)
         self.events = []      # (host monotonic, event dict)
-        self.statuses = []    # (host monotonic, status dict), last 50
         self.q = queue.Queue()
         self.lines = []
         self._t = threading.Thread(target=self._read, daemon=True)
@@ -50,17 +47,19 @@ class BedAgent:
 
     def _read(self):
         for line in self.proc.stdout:
-            now = time.monotonic()
-            if line.startswith("EV "):
-                ev = json.loads(line[3:])
-                self.events.append((now, ev))
-                self.q.put((now, ev))
-            elif line.startswith("ST "):
-                self.statuses.append((now, json.loads(line[3:])))
-                del self.statuses[:-50]
-            else:
-                self.lines.append(line.rstrip())
-                del self.lines[:-50]
+            self._line(time.monotonic(), line)
+
+    def _line(self, now, line):
+        self.lines.append(line.rstrip())
+        del self.lines[:-50]
+
+    def _event(self, now, ev):
+        self.events.append((now, ev))
+        self.q.put((now, ev))
+
+    def _exited(self):
+        err = self.proc.stderr.read()[-800:] if self.proc.stderr else ""
+        return RuntimeError("agent exited %s: %s %s" % (self.proc.returncode, self.lines[-10:], err))
 
     def wait_event(self, pred, timeout):
         """First new event matching pred within timeout: (host time, event) or None."""
@@ -73,8 +72,7 @@ class BedAgent:
                 t, ev = self.q.get(timeout=min(left, 0.5))
             except queue.Empty:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("agent exited %s: %s %s" % (self.proc.returncode, self.lines[-10:],
-                                                                    self.proc.stderr.read()[-800:]))
+                    raise self._exited()
                 continue
             if pred(ev):
                 return t, ev
@@ -91,8 +89,7 @@ class BedAgent:
             if cond():
                 return True
             if self.proc.poll() is not None:
-                raise RuntimeError("agent exited %s: %s %s" % (self.proc.returncode, self.lines[-10:],
-                                                                self.proc.stderr.read()[-800:]))
+                raise self._exited()
             time.sleep(0.05)
         return cond()
 
@@ -103,9 +100,6 @@ class BedAgent:
             except queue.Empty:
                 return
 
-    def status(self):
-        return self.statuses[-1][1] if self.statuses else None
-
     def of_type(self, kind):
         return [ev for _, ev in self.events if ev["type"] == kind]
 
@@ -113,6 +107,31 @@ class BedAgent:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+
+
+class BedAgent(RouterProcess):
+    """The link monitor alone (mpy_driver.py): "EV <json>" event and "ST <json>" status lines."""
+
+    def __init__(self, bed, cfg, heapsize="80K"):
+        path = bed.write_file("agent-%d.json" % id(self), json.dumps(cfg))
+        cmd = [paths.micropython()]
+        if heapsize:
+            cmd += ["-X", "heapsize=%s" % heapsize]
+        self.statuses = []    # (host monotonic, status dict), last 50
+        RouterProcess.__init__(self, bed, cmd + ["-m", "mpy_driver", path],
+                               env={"MICROPYPATH": firmware_bundle(bed) + ":.frozen"})
+
+    def _line(self, now, line):
+        if line.startswith("EV "):
+            self._event(now, json.loads(line[3:]))
+        elif line.startswith("ST "):
+            self.statuses.append((now, json.loads(line[3:])))
+            del self.statuses[:-50]
+        else:
+            RouterProcess._line(self, now, line)
+
+    def status(self):
+        return self.statuses[-1][1] if self.statuses else None
 
 
 def is_state(link, state):
