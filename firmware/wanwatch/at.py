@@ -1,7 +1,7 @@
 # at.py: the AT engine. One command in flight; lines assembled across split reads; echo, URCs and
 # final results told apart; per-command timeouts; the SMS prompt; modem reboot detection.
 # The line handling (feed/_line) is pure and synchronous so it can be tested without a port.
-from .compat import asyncio
+from .compat import Wakeable, asyncio
 
 MAX_LINE = 512
 DEFAULT_TIMEOUT = 5.0
@@ -35,6 +35,10 @@ class Response:
         return "Response(%s, %r, code=%r, text=%r)" % (self.final, self.lines, self.code, self.text)
 
 
+# some vendors answer an extended command with another prefix
+OTHER_PREFIX = {"+CICCID": "+ICCID:"}
+
+
 def expected_prefix(cmd):
     """'AT+CSQ' -> '+CSQ:', 'AT+CREG?' -> '+CREG:', 'AT^HCSQ?' -> '^HCSQ:', bare commands -> ''."""
     u = cmd.upper()
@@ -43,8 +47,7 @@ def expected_prefix(cmd):
         return ""
     if len(base) > 2 and base[2] in "+^#$*!%":
         name = base[2:]
-        # some vendors answer an extended command with another prefix
-        return {"+CICCID": "+ICCID:", "+QCCID": "+QCCID:"}.get(name, name + ":")
+        return OTHER_PREFIX.get(name) or name + ":"
     return ""
 
 
@@ -58,11 +61,21 @@ def timeout_for(cmd):
 
 def _clean(raw):
     """Printable ASCII only: UART garbage at power-up must never raise a UnicodeError."""
+    for b in raw:
+        if not (32 <= b < 127 or b == 9):
+            break
+    else:  # the usual case: decode as is, no filtered copy
+        return raw.decode().strip()
     out = bytearray()
     for b in raw:
         if 32 <= b < 127 or b == 9:
             out.append(b)
     return out.decode().strip()
+
+
+def _starts_at(line):
+    """Line begins with AT in any case (an echo) — without upper-casing every reply line."""
+    return len(line) > 1 and line[0] in "Aa" and line[1] in "Tt"
 
 
 def parse_final(line):
@@ -79,15 +92,16 @@ def parse_final(line):
 
 
 class _Pending:
-    __slots__ = ("cmd", "prefix", "lines", "done", "resp", "prompt", "want_prompt")
+    """The command in flight. The read side sets resp (final result) or prompted (SMS "> ")."""
+    __slots__ = ("cmd", "ucmd", "prefix", "lines", "resp", "prompted", "want_prompt")
 
     def __init__(self, cmd, prefix, want_prompt=False):
         self.cmd = cmd
+        self.ucmd = cmd.upper()
         self.prefix = prefix
         self.lines = []
-        self.done = asyncio.Event()
         self.resp = None
-        self.prompt = asyncio.Event()
+        self.prompted = False
         self.want_prompt = want_prompt
 
 
@@ -99,6 +113,7 @@ class ATEngine:
         self.clock = clock
         self._buf = bytearray()
         self._lock = asyncio.Lock()
+        self._wake = Wakeable()  # the command task waits here for its final result or prompt
         self._cur = None
         self._urc_subs = []
         self._reboot_subs = []
@@ -136,40 +151,43 @@ class ATEngine:
     def feed(self, data):
         """Consume raw bytes from the port (any split); dispatches complete lines."""
         self.last_rx = self.clock.monotonic()
-        buf = self._buf
+        buf = self._buf  # one line buffer for the engine's life: cleared, never reallocated
         for b in data:
             if b == 13 or b == 10:
                 if buf:
-                    self._line(_clean(buf))
-                    buf = self._buf = bytearray()
+                    line = _clean(buf)
+                    buf[:] = b""
+                    self._line(line)
                 continue
             buf.append(b)
             if len(buf) > MAX_LINE:
                 self.garbage += 1
-                buf = self._buf = bytearray()
+                buf[:] = b""
         # the SMS prompt "> " has no line ending
         cur = self._cur
         if cur is not None and cur.want_prompt and buf and bytes(buf).strip() == b">":
-            self._buf = bytearray()
-            cur.prompt.set()
+            buf[:] = b""
+            cur.prompted = True
+            self._wake.wake()
 
     def _line(self, line):
         if not line:
             return
         cur = self._cur
         if cur is not None:
-            u = line.upper()
-            c = cur.cmd.upper()
+            c = cur.ucmd
             # echo, possibly doubled ("ATE0ATE0") or with the SMS text after it
-            if u == c or (u.startswith(c) and u.replace(c, "") == ""):
-                if self.echo_off and not c.startswith("ATE"):
-                    self._reboot()  # echo came back: the modem restarted behind our back
-                return
+            if _starts_at(line):
+                u = line.upper()
+                if u == c or (u.startswith(c) and u.replace(c, "") == ""):
+                    if self.echo_off and not c.startswith("ATE"):
+                        self._reboot()  # echo came back: the modem restarted behind our back
+                    return
             fin = parse_final(line)
             if fin is not None:
                 cur.resp = Response(fin[0], cur.lines, fin[1], fin[2])
                 self._cur = None
-                cur.done.set()
+                self._wake.wake()
                 return
             if cur.prefix:
                 if line.startswith(cur.prefix):
@@ -180,7 +198,7 @@ class ATEngine:
                 return
         elif parse_final(line) is not None:
             return  # stray final result (e.g. after a timed-out command): nothing to attribute it to
-        if line.upper().startswith("AT"):
+        if _starts_at(line):
             if self.echo_off:
                 self._reboot()
             return  # stray echo
@@ -219,20 +237,27 @@ class ATEngine:
             try:
                 await self.port.write(cmd.encode() + b"\r")
                 if payload is not None:
-                    try:
-                        await asyncio.wait_for(cur.prompt.wait(), min(timeout, 10))
-                    except asyncio.TimeoutError:
+                    await self._await(cur, min(timeout, 10), True)
+                    if not cur.prompted:
                         if cur.resp is not None:
                             return cur.resp
                         await self.port.write(b"\x1b")  # ESC: abandon the message
                         return Response("TIMEOUT", cur.lines, None, "no SMS prompt")
                     await self.port.write(payload)
-                await asyncio.wait_for(cur.done.wait(), timeout)
-                if cmd.upper().startswith("ATE0") and cur.resp.ok:
+                await self._await(cur, timeout, False)
+                if cur.resp is None:
+                    return Response("TIMEOUT", cur.lines, None, None)
+                if cur.ucmd.startswith("ATE0") and cur.resp.ok:
                     self.echo_off = True
                 return cur.resp
-            except asyncio.TimeoutError:
-                return Response("TIMEOUT", cur.lines, None, None)
             finally:
                 if self._cur is cur:
                     self._cur = None
+
+    async def _await(self, cur, timeout, prompt):
+        """Until cur has its final result (or, with prompt, the SMS prompt) or timeout seconds pass."""
+        end = self.clock.monotonic() + timeout
+        while cur.resp is None and not (prompt and cur.prompted):
+            left = end - self.clock.monotonic()
+            if left <= 0 or not await self._wake.wait(left):
+                return  # timed out (a wake only ends the wait early when the condition holds)

@@ -7,12 +7,14 @@
 import socket
 import struct
 
-from .compat import IS_MICROPYTHON, asyncio
+from .compat import IS_MICROPYTHON, Wakeable, asyncio
 
 SO_BINDTODEVICE = 25
 IP_ICMP = 1
 HDR = 28  # IPv4 header (no options) + ICMP echo header
-RX_BYTES = 128  # enough for an IPv4 header with options + the echo header; the rest is not needed
+# Read size: an IPv4 header with options + the echo header; the payload is not needed. A datagram
+# is read with recv(): MicroPython's readinto() on a socket fills the buffer from several datagrams.
+RX_BYTES = 128
 
 try:
     import time as _time
@@ -99,19 +101,10 @@ def _sockaddr(addr):
 
 
 if IS_MICROPYTHON:
-    def _recv_into(sock, buf):
-        return sock.readinto(buf)  # None when nothing is waiting
-
     def _readable(sock):
         # asyncio's IO queue polls registered streams in the scheduler's own poll() call
         yield asyncio.core._io_queue.queue_read(sock)
 else:
-    def _recv_into(sock, buf):
-        try:
-            return sock.recv_into(buf)
-        except BlockingIOError:
-            return None
-
     async def _readable(sock):
         loop = asyncio.get_event_loop()
         fut = loop.create_future()
@@ -131,7 +124,7 @@ class _Round:
     def __init__(self, n):
         self.rtts = [None] * n
         self.left = n
-        self.done = asyncio.Event()
+        self.wake = Wakeable()  # rounds of one link may overlap (burst during a round): one each
 
 
 class Prober:
@@ -143,7 +136,6 @@ class Prober:
         self.device = device
         self.ident = ident & 0xFFFF
         self._tx = bytearray(8 + payload_bytes)  # one request buffer, refilled per packet
-        self._rxbuf = bytearray(RX_BYTES)        # one receive buffer: no allocation per packet
         self.sock = None
         self.seq = 0
         self.pending = {}   # seq -> (round, index, src bytes, t0)
@@ -192,15 +184,14 @@ class Prober:
                 await asyncio.sleep(0.05)  # a socket error must not spin the loop
 
     def _drain(self):
-        buf = self._rxbuf
         for _ in range(64):  # bounded: never monopolise the loop under a flood
             try:
-                n = _recv_into(self.sock, buf)
+                buf = self.sock.recv(RX_BYTES)
             except OSError:
                 return
-            if not n:
+            if not buf:
                 return
-            ids = reply_ids(buf, n)
+            ids = reply_ids(buf, len(buf))
             if ids is None or ids[0] != self.ident:
                 continue
             ent = self.pending.get(ids[1])
@@ -209,11 +200,11 @@ class Prober:
             del self.pending[ids[1]]
             rnd, i, src, t0 = ent
             rnd.rtts[i] = _elapsed_ms(t0)
-            # IP-layer size from the header's total length: a read into the small buffer truncates
+            # IP-layer size from the header's total length: the short read truncates the payload
             self.recv_bytes += (buf[2] << 8) | buf[3]
             rnd.left -= 1
             if rnd.left <= 0:
-                rnd.done.set()
+                rnd.wake.wake()
 
     async def round(self, targets, timeout):
         """Echo each target once, in parallel; list of RTT ms (None = no reply within timeout)."""
@@ -242,9 +233,7 @@ class Prober:
                 rnd.left -= 1
         try:
             if rnd.left > 0:
-                await asyncio.wait_for(rnd.done.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+                await rnd.wake.wait(timeout)  # woken only when every reply is in
         finally:
             for s in seqs:
                 self.pending.pop(s, None)

@@ -126,3 +126,16 @@ def test_linux_route_actuator_moves_default_route_metrics(bed):
     assert a.wait_event(kind("failback"), 20)
     routes = bed.run_router(["ip", "-4", "route", "show", "default"]).stdout
     assert "via 10.1.0.1 dev wan metric 5" in routes and "via 10.2.0.1 dev wwan metric 101" in routes, routes
+
+
+def test_every_reply_of_a_parallel_round_is_read(bed):
+    """Three targets echoed at once answer at once: each reply is its own datagram read, so none is
+    merged into another's read and lost (MicroPython's socket readinto() would do that)."""
+    import os
+    from tests.support import paths
+    from tests.support.netbed_agent import firmware_bundle
+    driver = os.path.join(paths.ROOT, "bench", "mp_footprint.py")
+    env = ["env", "MICROPYPATH=%s:.frozen" % firmware_bundle(bed)]
+    r = bed.run_router(env + [paths.micropython(), driver, "probe", "wan", "20"] + TARGETS, timeout=90)
+    assert r.returncode == 0, r.stderr
+    assert "CHECK answered=%d of %d state=up" % (20 * len(TARGETS), 20 * len(TARGETS)) in r.stdout, r.stdout[-300:]

@@ -36,7 +36,7 @@ def feed_case(cmd, data, chunk, prompt):
     r = cur.resp
     return {"final": r.final if r else None, "code": r.code if r else None, "text": r.text if r else None,
             "lines": r.lines if r else cur.lines, "urcs": urcs, "reboots": len(reboots),
-            "prompt": cur.prompt.is_set()}
+            "prompt": cur.prompted}
 
 
 def _one(fn, arg):
