@@ -221,38 +221,40 @@ class ATEngine:
             data = await self.port.read()
             self.feed(data)
 
-    async def command(self, cmd, timeout=None, prefix=None):
-        return await self._exchange(cmd, timeout, prefix, None)
+    # plain functions handing back the exchange coroutine: one coroutine object per command, not two
+    def command(self, cmd, timeout=None, prefix=None):
+        return self._exchange(cmd, timeout, prefix, None)
 
-    async def command_with_prompt(self, cmd, payload, timeout=None):
+    def command_with_prompt(self, cmd, payload, timeout=None):
         """For AT+CMGS: send cmd, wait for '> ', send payload (ending in Ctrl-Z), wait for the result."""
-        return await self._exchange(cmd, timeout, None, payload)
+        return self._exchange(cmd, timeout, None, payload)
 
     async def _exchange(self, cmd, timeout, prefix, payload):
         if timeout is None:
             timeout = timeout_for(cmd)
-        async with self._lock:
-            cur = _Pending(cmd, expected_prefix(cmd) if prefix is None else prefix, payload is not None)
-            self._cur = cur
-            try:
-                await self.port.write(cmd.encode() + b"\r")
-                if payload is not None:
-                    await self._await(cur, min(timeout, 10), True)
-                    if not cur.prompted:
-                        if cur.resp is not None:
-                            return cur.resp
-                        await self.port.write(b"\x1b")  # ESC: abandon the message
-                        return Response("TIMEOUT", cur.lines, None, "no SMS prompt")
-                    await self.port.write(payload)
-                await self._await(cur, timeout, False)
-                if cur.resp is None:
-                    return Response("TIMEOUT", cur.lines, None, None)
-                if cur.ucmd.startswith("ATE0") and cur.resp.ok:
-                    self.echo_off = True
-                return cur.resp
-            finally:
-                if self._cur is cur:
-                    self._cur = None
+        cur = _Pending(cmd, expected_prefix(cmd) if prefix is None else prefix, payload is not None)
+        await self._lock.acquire()  # not `async with`: its enter/exit coroutines cost per command
+        self._cur = cur
+        try:
+            await self.port.write(cmd.encode() + b"\r")
+            if payload is not None:
+                await self._await(cur, min(timeout, 10), True)
+                if not cur.prompted:
+                    if cur.resp is not None:
+                        return cur.resp
+                    await self.port.write(b"\x1b")  # ESC: abandon the message
+                    return Response("TIMEOUT", cur.lines, None, "no SMS prompt")
+                await self.port.write(payload)
+            await self._await(cur, timeout, False)
+            if cur.resp is None:
+                return Response("TIMEOUT", cur.lines, None, None)
+            if cur.ucmd.startswith("ATE0") and cur.resp.ok:
+                self.echo_off = True
+            return cur.resp
+        finally:
+            if self._cur is cur:
+                self._cur = None
+            self._lock.release()
 
     async def _await(self, cur, timeout, prompt):
         """Until cur has its final result (or, with prompt, the SMS prompt) or timeout seconds pass."""

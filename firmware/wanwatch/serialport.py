@@ -38,12 +38,16 @@ class MPPort:
         self.f = f
         self.r = asyncio.StreamReader(f)
         self.w = asyncio.StreamWriter(f, {})
+        self._buf = bytearray(READ_CHUNK)  # one read buffer for the port's life
+        self._view = memoryview(self._buf)
 
     async def read(self):
-        data = await self.r.read(READ_CHUNK)
-        if not data:
+        """The bytes that are there, as a view valid until the next read (the AT engine consumes
+        them at once): no new buffer per read."""
+        n = await self.r.readinto(self._buf)
+        if not n:
             raise OSError(5, "serial port closed (device gone)")
-        return data
+        return self._view[:n]
 
     async def write(self, data):
         self.w.write(data)
