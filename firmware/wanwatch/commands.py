@@ -15,8 +15,8 @@
 # persisted cache), known command, valid args. Any failure returns {id, ok:false, error} and runs
 # nothing. The nonce is persisted before the handler runs, so a crash cannot open a replay.
 from . import hmac256, store
-from .names import is_name
 from .compat import asyncio, exc_text, loads
+from .names import is_name
 
 MAX_PAYLOAD = 1024
 MAX_NONCES = 64
@@ -102,8 +102,6 @@ def parse_key(text):
 def sign(key, msg):
     """Signature for msg (dict without sig) with key bytes."""
     return hmac256.hexdigest(key, canonical(msg))
-
-
 
 
 class Commands:
