@@ -25,14 +25,6 @@ def loads(text):
     return json.loads(text)
 
 
-async def sleep(seconds):
-    await asyncio.sleep(seconds)
-
-
-async def wait_for(coro, timeout):
-    return await asyncio.wait_for(coro, timeout)
-
-
 def exc_text(e):
     """One-line text of an exception (MicroPython has no traceback module by default)."""
     return "%s: %s" % (type(e).__name__, e)
