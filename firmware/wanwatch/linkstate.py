@@ -65,6 +65,10 @@ class LinkState:
         self.oks = 0                # consecutive good rounds
         self.burst_left = 0
         self.silent = [0] * n_targets   # per target: consecutive rounds unanswered while others answered
+        # per target: its lost samples of those rounds, not yet in the window. A target going dead
+        # must not read as link loss while it is being found out (dead_target_rounds rounds):
+        # they are added when it answers again (they were lost probes) and dropped when it is dead.
+        self.deferred = [0] * n_targets
         self.last_rtt = None
         self.changed_at = None      # monotonic time of the last state change
         self.note = None
@@ -96,16 +100,28 @@ class LinkState:
                 answered += 1
         if ok is None:
             ok = answered >= self.quorum()
+        full = len(rtts) == self.n
+        for i in range(len(rtts)):
+            r = rtts[i]
+            if not full:
+                self.window.add(now, r)
+            elif i in live:
+                if r is None and answered:
+                    self.deferred[i] += 1  # lost probe or dying target: decided below / later
+                    continue
+                while self.deferred[i]:  # it answers again: those were lost probes after all
+                    self.window.add(now, None)
+                    self.deferred[i] -= 1
+                self.window.add(now, r)
         # dead-target bookkeeping only from full rounds in which someone answered
-        if len(rtts) == self.n and answered:
+        if full and answered:
             for i in range(self.n):
                 if rtts[i] is None:
                     self.silent[i] += 1
+                    if self.silent[i] >= self.p["dead_target_rounds"]:
+                        self.deferred[i] = 0  # dead: its silence says nothing about the link
                 else:
                     self.silent[i] = 0
-        for i in range(len(rtts)):
-            if len(rtts) != self.n or i in live:
-                self.window.add(now, rtts[i])
         self.window.prune(now)
         if answered:
             best = None
