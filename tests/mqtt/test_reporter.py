@@ -133,6 +133,10 @@ def test_birth_then_events_in_order_through_broker_restart(tmp_path):
         assert seqs == list(range(1, 41)) and ctl.gaps == []  # in order, no gap, no loss
         topics = [t for t, _, _ in msgs]
         assert "wanwatch/r1/inventory" in topics and "wanwatch/r1/status" in topics
+        # the offline state was acknowledged by the broker before stop() returned, but its delivery
+        # to the controller is asynchronous: wait for it instead of reading the list at once
+        wait(lambda: [p for t, p, _ in msgs if t == "wanwatch/r1/state"][-1:] == [b"offline"],
+             what="offline state at the controller")
         states = [p for t, p, _ in msgs if t == "wanwatch/r1/state"]
         assert states[0] == b"online" and states[-1] == b"offline"
     finally:
