@@ -53,11 +53,19 @@ print(dumps(m.status()))
 """
 
 
+# uid/gid 65534 (nobody) with every capability gone but CAP_DAC_READ_SEARCH, which lets it read the
+# checkout, its .venv and the Python install behind it wherever they live (a clone under /root or a
+# `mktemp -d` is 0700; so is pyenv's /root/.pyenv): only reading, never writing, and no CAP_NET_RAW.
+# (setpriv itself execs with root's capabilities, so without this only the first file was reachable.)
+NOBODY_READING = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+dac_read_search",
+                  "--ambient-caps=-all,+dac_read_search", "--bounding-set=-all,+dac_read_search"]
+
+
 def test_probe_once_without_root_reports_clear_error(mpy_bundle, tmp_path):
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv not found: apt-get install -y util-linux"
-    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", paths.micropython(),
-                        "-c", NOROOT], capture_output=True, text=True, timeout=30,
+    r = subprocess.run([setpriv] + NOBODY_READING + [paths.micropython(), "-c", NOROOT],
+                       capture_output=True, text=True, timeout=30,
                        env=dict(os.environ, MICROPYPATH=mpy_bundle + ":.frozen"))
     assert r.returncode == 0, r.stderr + r.stdout
     st = json.loads(r.stdout)
