@@ -44,6 +44,7 @@ class Agent:
                                   reboot=_reboot_router if (cfg.get("recovery") or {}).get("reboot") else None)
         from .monitor import LinkMonitor
         from .actuator import make_actuator
+        store.makedirs(cfg["run_dir"])  # the actuator's commands report through files there
         self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events), modem_ok=self._modem_ok)
         from .usage import UsageTracker
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
@@ -58,8 +59,7 @@ class Agent:
             from .smsalert import SmsAlert
             sms = SmsAlert(cfg, clock, events, self._send_sms, cfg["state_dir"])
         from .hotplug import HotplugWatcher
-        self.hotplug = HotplugWatcher(cfg["run_dir"], clock, events,
-                                      on_iface=getattr(self.links, "on_iface", None))
+        self.hotplug = HotplugWatcher(cfg["run_dir"], clock, events, on_iface=self.links.on_iface)
         from .reporter import Reporter
         self.reporter = Reporter(cfg, clock, events, self.status, self.inventory,
                                  commands=commands, sms=sms, outbox=self.outbox)

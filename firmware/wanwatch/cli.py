@@ -1,6 +1,8 @@
 # cli.py: command line of the agent (argparse-free: MicroPython has none).
 #   wanwatch --config FILE [--once]     run the agent (daemon), or one cycle printing status JSON
 #   wanwatch --config FILE --check      validate the config and exit
+#   wanwatch --config FILE --release    remove the agent's routing (rules, tables): traffic falls
+#                                       back to the main table (the init script's service_stopped)
 #   wanwatch status [--json] [--run-dir DIR]   show the running agent's status (router / console)
 #   wanwatch --version
 # Exit codes: 0 ok, 1 runtime failure (e.g. modem port cannot be opened with --once), 2 usage/config.
@@ -8,7 +10,7 @@ import sys
 
 from . import VERSION
 
-USAGE = """usage: wanwatch --config FILE [--once | --check]
+USAGE = """usage: wanwatch --config FILE [--once | --check | --release]
        wanwatch status [--json] [--run-dir DIR]
        wanwatch --version"""
 
@@ -18,7 +20,7 @@ def _err(msg):
 
 
 def parse_args(argv):
-    opts = {"config": None, "once": False, "check": False}
+    opts = {"config": None, "once": False, "check": False, "release": False}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -34,6 +36,8 @@ def parse_args(argv):
             opts["once"] = True
         elif a == "--check":
             opts["check"] = True
+        elif a == "--release":
+            opts["release"] = True
         else:
             raise ValueError("unknown argument %r" % a)
         i += 1
@@ -57,6 +61,15 @@ def _forget_startup_modules():
         except (AttributeError, KeyError):  # MicroPython raises KeyError for a missing one
             pass
     gc.collect()
+
+
+def _release(cfg):
+    """Take the agent's routing away (it is stopped): the kernel's main table decides again."""
+    from . import store
+    from .actuator import make_actuator
+    from .compat import asyncio
+    store.makedirs(cfg["run_dir"])
+    return 0 if asyncio.run(make_actuator(cfg).release()) else 1
 
 
 def main(argv):
@@ -83,6 +96,8 @@ def main(argv):
     if opts["check"]:
         print("config ok: %s" % opts["config"])
         return 0
+    if opts["release"]:
+        return _release(cfg)
     from .agent import Agent
     from .clock import Clock
     from .compat import asyncio

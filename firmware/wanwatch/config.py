@@ -1,6 +1,7 @@
 # config.py: load and validate the agent's configuration (JSON file, or UCI on OpenWrt).
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
+from .addr import is_ip
 from .compat import loads
 from .names import is_name
 
@@ -22,16 +23,6 @@ class ConfigError(Exception):
         return "config error: %s: %s: %s" % (self.file, self.key, self.reason)
 
 
-def is_ipv4(s):
-    if not isinstance(s, str):
-        return False
-    parts = s.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p or len(p) > 3 or not p.isdigit() or int(p) > 255:
-            return False
-    return True
 
 
 class _V:
@@ -133,11 +124,20 @@ def validate(raw, src="<config>"):
             lv.fail("role", "must be primary or backup, got %r" % role)
         targets = lv.get("targets", "list", DEFAULT_TARGETS)
         if not targets:
-            lv.fail("targets", "must list at least one IPv4 address")
+            lv.fail("targets", "must list at least one IPv4 or IPv6 address")
         for j, t in enumerate(targets):
-            if not is_ipv4(t):
-                lv.fail("targets[%d]" % j, "must be an IPv4 address, got %r" % (t,))
-        links.append({"name": name, "device": device, "role": role,
+            if not is_ip(t):
+                lv.fail("targets[%d]" % j, "must be an IPv4 or IPv6 address, got %r" % (t,))
+        ifaces = lv.get("interfaces", "list", [name])
+        if not ifaces:
+            lv.fail("interfaces", "must list at least one netifd interface (default: the link's name)")
+        for j, n in enumerate(ifaces):
+            if not is_name(n):
+                lv.fail("interfaces[%d]" % j, "must be 1-15 characters of A-Z a-z 0-9 _ . -, got %r" % (n,))
+            for other in links:
+                if n in other["interfaces"]:
+                    lv.fail("interfaces[%d]" % j, "interface %r already belongs to link %r" % (n, other["name"]))
+        links.append({"name": name, "device": device, "role": role, "interfaces": list(ifaces),
                       "metered": lv.get("metered", "bool", False), "targets": list(targets)})
     cfg["links"] = links
 
@@ -195,12 +195,18 @@ def validate(raw, src="<config>"):
         for k in cfg[sec]:
             if k not in defaults:
                 sv.fail(k, "unknown key (known: %s)" % ", ".join(sorted(defaults)))
-            v = cfg[sec][k]
+            v, d = cfg[sec][k], defaults[k]
             if v is None and k == "quorum":
                 continue
-            lo = 0 if k == "payload_bytes" else 1 if k == "quorum" else 0.001
+            if isinstance(d, bool):
+                sv.get(k, "bool")
+                continue
+            if isinstance(d, str):
+                sv.get(k, "str")
+                continue
+            lo = 0 if k in ("payload_bytes", "session_restart_s") else 1 if k == "quorum" else 0.001
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo:
-                sv.fail(k, "must be a number >= %s, got %r" % (lo if lo >= 1 or lo == 0 else "> 0", v))
+                sv.fail(k, "must be a number %s, got %r" % (">= %s" % lo if lo >= 1 or lo == 0 else "> 0", v))
     return cfg
 
 

@@ -1,6 +1,7 @@
 # hotplug.py: interface events from OpenWrt's hotplug hook (/etc/hotplug.d/iface/30-wanwatch),
 # which appends one JSON line per event to <run_dir>/iface.events. Polled cheaply (one stat per
-# period); each new record becomes an `iface` event and is handed to on_iface (the link monitor).
+# period, 0.5 s: an interface taken down must take its link out of service within a second);
+# each new record becomes an `iface` event and is handed to on_iface (the link monitor).
 import os
 
 from .compat import asyncio, loads
@@ -11,7 +12,7 @@ MAX_READ = 4096
 
 
 class HotplugWatcher:
-    def __init__(self, run_dir, clock, events, on_iface=None, period_s=2):
+    def __init__(self, run_dir, clock, events, on_iface=None, period_s=0.5):
         self.path = run_dir + "/iface.events"
         self.clock = clock
         self.events = events

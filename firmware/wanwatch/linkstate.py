@@ -1,16 +1,20 @@
-# linkstate.py: one link's health state machine (unknown/up/degraded/down/standby/disabled).
-# Pure: fed with probe rounds (per-target RTTs) and the current monotonic time; tells the caller
-# when the next round is due. The adaptive part: a failed round is followed at once by a short
-# burst of confirmation rounds, so a dead line is confirmed in ~2 s while scattered loss (which
-# almost never fails 1 + burst_rounds rounds in a row) never trips it.
+# linkstate.py: the health state machine of one link in one address family
+# (unknown/up/degraded/down/standby). Pure: fed with probe rounds (per-target RTTs) and the current
+# monotonic time; tells the caller when the next round is due and how long to wait for replies.
+# The adaptive parts: a failed round is followed at once by a short burst of confirmation rounds,
+# so a dead line is confirmed in ~1.5 s while scattered loss (which almost never fails
+# 1 + burst_rounds rounds in a row) never trips it; and the reply wait follows the RTT this link
+# really has (a few times its recent p90, never below timeout_min_s, never above the fixed
+# ceiling), raised at once when a late reply shows the line is slow rather than dead.
 from .linkquality import Baseline, QualityWindow
 
 PROBE_DEFAULTS = {
     "interval_s": 1.0,          # round period on an unmetered link (costs nothing on the SIM)
-    "timeout_s": 0.8,           # reply wait of a normal round
+    "timeout_s": 0.8,           # reply wait of a normal round (ceiling of the adaptive wait)
+    "timeout_min_s": 0.25,      # floor of the adaptive reply wait (= timeout_s: fixed waits)
     "burst_rounds": 3,          # confirmation rounds after a failed one (down = 1 + 3 failed)
     "burst_interval_s": 0.3,    # minimum spacing of burst rounds
-    "burst_timeout_s": 0.5,     # reply wait of a burst round
+    "burst_timeout_s": 0.5,     # reply wait of a burst round (ceiling of the adaptive wait)
     "up_rounds": 3,             # consecutive good rounds before down -> up
     "quorum": None,             # targets that must answer; None = 1 if n <= 2 else 2 (of live targets)
     "dead_target_rounds": 5,    # a target silent this many rounds while others answer is "dead"
@@ -33,7 +37,14 @@ FAILOVER_DEFAULTS = {
     "stable_reset_s": 86400,    # on the primary this long: hold-down back to hold_down_s
     "verify_fresh_s": 5,        # a burst verification is trusted this long
     "verify_retry_s": 10,       # a failed verification is retried after this
+    "session_restart_s": 30,    # a dead link with its interface up: first session restart (0: never)
+    "session_restart_max_s": 600,  # ... then doubling up to this
+    "flush_conntrack": True,    # after a switch, drop the NAT entries bound to the old link's addresses
+    "resolv_file": "/tmp/resolv.conf.d/resolv.conf.auto",  # netifd's per-interface DNS servers
 }
+
+RTT_FACTOR = 4        # adaptive wait = RTT_FACTOR x recent p90 RTT + RTT_MARGIN_S
+RTT_MARGIN_S = 0.05
 
 
 def settings(section, defaults):
@@ -58,7 +69,6 @@ class LinkState:
         self.k = self.p["quorum"] or default_quorum(n_targets)
         self.state = "unknown"
         self.standby = standby
-        self.disabled = False
         self.window = QualityWindow(self.f["window_s"])
         self.baseline = Baseline()
         self.fails = 0              # consecutive failed rounds
@@ -70,6 +80,8 @@ class LinkState:
         # they are added when it answers again (they were lost probes) and dropped when it is dead.
         self.deferred = [0] * n_targets
         self.last_rtt = None
+        self.late_ms = None         # slowest late reply lately, and when: the wait must allow it
+        self.late_at = None
         self.changed_at = None      # monotonic time of the last state change
         self.note = None
         self._bad_since = None
@@ -144,9 +156,7 @@ class LinkState:
 
     def _decide(self, now, ok):
         prev = self.state
-        if self.disabled:
-            new = "disabled"
-        elif not ok:
+        if not ok:
             if self.fails >= 1 + self.p["burst_rounds"]:
                 new = "down"
                 self.burst_left = 0
@@ -156,7 +166,7 @@ class LinkState:
             # the outage's losses say nothing about the recovered link: judge it afresh
             self.window.clear()
             new = "standby" if self.standby else "up"
-        elif prev in ("unknown", "disabled"):
+        elif prev == "unknown":
             new = "standby" if self.standby else self._quality(now, "up")
         elif prev == "down":
             new = "down"
@@ -164,7 +174,7 @@ class LinkState:
             new = "standby"
         else:
             new = self._quality(now, prev)
-        if new not in ("degraded", "down", "disabled"):
+        if new not in ("degraded", "down"):
             self.baseline.update(self.window.rtt_low(10))
         return self._set(now, new)
 
@@ -213,16 +223,20 @@ class LinkState:
             return self._set(now, "up")
         return None
 
-    def set_disabled(self, now, disabled):
-        """The actuator took the interface down (ifdown): nothing can be probed on it."""
-        self.disabled = disabled
+    def reset(self, now):
+        """Judge the link afresh (its interface came back up): no verdict, no history."""
         self.fails = 0
         self.oks = 0
         self.burst_left = 0
-        if disabled:
-            return self._set(now, "disabled")
+        self.note = None
         self.window.clear()
         return self._set(now, "unknown")
+
+    def on_late(self, now, rtt_ms):
+        """A reply came after its round gave up: the line is slow, not dead."""
+        if self.late_ms is None or rtt_ms > self.late_ms or now - self.late_at > self.f["window_s"]:
+            self.late_ms = rtt_ms
+            self.late_at = now
 
     def mark_down(self, now, note=None):
         self.note = note
@@ -243,8 +257,23 @@ class LinkState:
             return self.p["metered_active_interval_s"]
         return self.p["interval_s"]
 
-    def round_timeout(self):
-        return self.p["burst_timeout_s"] if self.burst_left > 0 else self.p["timeout_s"]
+    def round_timeout(self, now=None):
+        """Reply wait of the next round: RTT_FACTOR x the recent p90 RTT (or the slowest recent
+        late reply) + RTT_MARGIN_S, between timeout_min_s and the fixed ceiling of the round kind."""
+        cap = self.p["burst_timeout_s"] if self.burst_left > 0 else self.p["timeout_s"]
+        ms = self.window.rtt_p90()
+        if ms is None:
+            ms = self.last_rtt
+        if self.late_ms is not None and (now is None or now - self.late_at <= self.f["window_s"]):
+            if ms is None or self.late_ms > ms:
+                ms = self.late_ms
+        if ms is None:
+            return cap
+        t = RTT_FACTOR * ms / 1000.0 + RTT_MARGIN_S
+        floor = self.p["timeout_min_s"]
+        if t < floor:
+            t = floor
+        return cap if t > cap else t
 
     def healthy(self):
         return self.state in ("up", "standby")

@@ -2,28 +2,29 @@
 # monitor carries actions out (burst verification, actuator calls) and reports back.
 # Rules: links in priority order; leave the active link only when it is down or degraded AND a
 # better link was burst-verified moments ago; never move to an unverified or dead link; fail back
-# only after a hold-down that doubles on every flap (cap) and resets after a stable day.
+# only after the preferred link was up for a hold-down that doubles on every flap (cap) and resets
+# after a stable day, and a fresh verification. Every link is watched all the time (switching is
+# routing, nothing is taken down), so failback needs no trial. While the active link is still
+# confirming a failure (a "suspect"), the candidate is verified in parallel, so the switch can
+# happen the moment the active link is declared down.
 from .linkstate import FAILOVER_DEFAULTS, settings
 
 BAD = ("down", "degraded", "disabled")
 
 
 class Policy:
-    def __init__(self, names, clock, events, fcfg=None, probe_inactive=True):
-        """names: link names in priority order. probe_inactive: False when failing over takes the
-        old link down (openwrt ifdown), so failback needs a recovery trial instead of watching."""
+    def __init__(self, names, clock, events, fcfg=None):
+        """names: link names in priority order."""
         self.names = list(names)
         self.clock = clock
         self.events = events
         self.f = settings(fcfg, FAILOVER_DEFAULTS)
-        self.probe_inactive = probe_inactive
         self.active = self.names[0]
         self.hold_down = self.f["hold_down_s"]
         self.verified = {}          # name -> monotonic time of the last good burst verification
         self.verify_failed = {}     # name -> monotonic time of the last failed verification
         self.switched_at = None     # last failover/failback
         self.failback_at = None
-        self.trial_at = None        # last recovery trial (probe_inactive False)
         self.all_down = False
         self.manual = None          # name pinned by force_failover(), until failback()
         self._state_since = {}      # name -> monotonic time it became "up" (None otherwise)
@@ -47,11 +48,11 @@ class Policy:
         return t is None or now - t >= self.f["verify_retry_s"]
 
     # --- decision ------------------------------------------------------------------------------
-    def decide(self, states):
-        """states: {name: state str}. Returns None or one action tuple:
+    def decide(self, states, suspects=()):
+        """states: {name: state str}; suspects: links confirming a failure right now. Returns None
+        or one action tuple:
         ("verify", name) burst-probe name, then call verify_result();
-        ("failover", from, to) / ("failback", from, to) switch (after a fresh verification);
-        ("trial", name) bring name up and burst-probe it, then call trial_result()."""
+        ("failover", from, to) / ("failback", from, to) switch (after a fresh verification)."""
         now = self.clock.monotonic()
         self._stable_reset(now)
         act = self.active
@@ -60,6 +61,8 @@ class Policy:
             return None
         if st in BAD:
             return self._escape(states, now, st)
+        if act in suspects:
+            return self._preverify(states, now)
         if self.all_down and st in ("up", "standby"):
             self.all_down = False
             self.events.emit("links_recovered", link=act)
@@ -93,6 +96,18 @@ class Policy:
                 self.events.emit("all_links_down", active=self.active, states=dict(states))
         return None
 
+    def _preverify(self, states, now):
+        """The active link may be going down: have the best candidate verified now, so a switch
+        does not wait for it once the failure is confirmed."""
+        for n in self.names:
+            if n == self.active or states.get(n, "unknown") in BAD:
+                continue
+            if self._fresh(n, now):
+                return None
+            if self._may_verify(n, now):
+                return ("verify", n)
+        return None
+
     def _maybe_failback(self, states, now):
         """On a lower-priority link: go back up the list after the hold-down."""
         idx = self.names.index(self.active)
@@ -100,33 +115,20 @@ class Policy:
             return None
         since = self.switched_at if self.switched_at is not None else now
         for n in self.names[:idx]:
-            s = states.get(n, "unknown")
-            if self.probe_inactive:
-                # watched continuously: healthy for the whole hold-down, then verify, then switch
-                if s != "up" or now - since < self.hold_down:
-                    continue
-                if self._state_since.get(n) is None or now - self._state_since[n] < self.hold_down:
-                    continue
-                if self._fresh(n, now):
-                    return ("failback", self.active, n)
-                if self._may_verify(n, now):
-                    return ("verify", n)
-            else:
-                last = self.trial_at if self.trial_at is not None and self.trial_at > since else since
-                if now - last >= self.hold_down:
-                    self.trial_at = now
-                    return ("trial", n)
+            # watched continuously: healthy for the whole hold-down, then verify, then switch
+            if states.get(n, "unknown") != "up" or now - since < self.hold_down:
+                continue
+            if self._state_since.get(n) is None or now - self._state_since[n] < self.hold_down:
+                continue
+            if self._fresh(n, now):
+                return ("failback", self.active, n)
+            if self._may_verify(n, now):
+                return ("verify", n)
         return None
 
     def observe(self, name, state, since):
         """Monitor reports when each link entered its current state (for the hold-down)."""
         self._state_since[name] = since if state == "up" else None
-
-    def trial_result(self, name, ok):
-        now = self.clock.monotonic()
-        self.trial_at = now
-        if ok:
-            self.verified[name] = now
 
     # --- outcomes ------------------------------------------------------------------------------
     def switched(self, kind, frm, to):
@@ -138,7 +140,6 @@ class Policy:
             self.failback_at = now
         self.active = to
         self.switched_at = now
-        self.trial_at = None
         self.verified.pop(to, None)
 
     def _stable_reset(self, now):

@@ -7,7 +7,7 @@ NETWORK_KEYS = ("operator", "mcc", "mnc", "registration", "registered")
 SIGNAL_KEYS = ("rat", "csq", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db", "band", "cell_id", "tac", "pci", "earfcn")
 USAGE_KEYS = ("iccid", "rx_bytes", "tx_bytes", "total_bytes", "cap_bytes", "used_pct", "cycle_start",
               "cycle_end", "forecast_exhaustion", "own_bytes")
-LINK_KEYS = ("state", "active", "rtt_ms", "loss_pct")
+LINK_KEYS = ("state", "active", "rtt_ms", "loss_pct", "ipv4", "ipv6", "note")
 
 
 def _pick(src, keys):
@@ -33,7 +33,7 @@ def build(device_id, ts, uptime_s, modem=None, links=None, usage=None, mqtt=None
     links = links or {}
     link_map = {}
     for l in cfg_links or ():
-        link_map[l["name"]] = {"state": "unknown", "active": None, "rtt_ms": None, "loss_pct": None}
+        link_map[l["name"]] = _pick({"state": "unknown"}, LINK_KEYS)
     for name, frag in (links.get("links") or {}).items():
         link_map[name] = _pick(frag, LINK_KEYS)
     m = mqtt or {}

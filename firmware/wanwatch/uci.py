@@ -4,7 +4,8 @@
 #
 #   config wanwatch 'main'            -> device_id, board, actuator, state_dir, run_dir
 #   config modem 'modem'              -> modem.{port, baud, vendor, poll_s}
-#   config link '<name>'              -> links[] in file order: device, role, metered, list target
+#   config link '<name>'              -> links[] in file order: device, role, metered, list target,
+#                                        list interface (netifd interfaces of the link: wan, wan6)
 #   config usage 'usage'              -> usage.{cap_mb, reset_day, reset_hour, thresholds (list)...}
 #   config mqtt 'mqtt'                -> mqtt.{host, port, prefix, tls, username, password, ...}
 #   config commands / sms / recovery / probe / failover -> same-named sections
@@ -14,9 +15,10 @@
 INT_KEYS = ("baud", "port", "reset_day", "reset_hour", "utc_offset_min", "max_ledgers", "keepalive_s",
             "keepalive_metered_s", "status_interval_s", "status_interval_metered_s", "outbox_max_entries",
             "outbox_max_bytes", "window_s", "max_per_day", "after_s", "sample_s", "ram_save_s", "flash_save_s")
-NUM_KEYS = ("cap_mb", "poll_s", "interval_s", "holddown_s", "max_rate_mbps", "min_pct")
-BOOL_KEYS = ("metered", "tls", "enabled", "reboot")
-LIST_KEYS = ("target", "thresholds", "numbers", "at_allow", "events")
+NUM_KEYS = ("cap_mb", "poll_s", "interval_s", "holddown_s", "max_rate_mbps", "min_pct", "timeout_min_s",
+            "session_restart_s", "session_restart_max_s")
+BOOL_KEYS = ("metered", "tls", "enabled", "reboot", "flush_conntrack")
+LIST_KEYS = ("target", "interface", "thresholds", "numbers", "at_allow", "events")
 SECTIONS = ("modem", "usage", "mqtt", "commands", "sms", "recovery", "probe", "failover", "console")
 TRUE = ("1", "true", "on", "yes", "enabled")
 FALSE = ("0", "false", "off", "no", "disabled")
@@ -133,8 +135,8 @@ def parse_uci(text, src="<uci>"):
                 raise _err(src, "link", "link sections need a name: config link 'wan'")
             l = {"name": name}
             for k in opts:
-                if k == "target":
-                    l["targets"] = opts[k]
+                if k in ("target", "interface"):
+                    l[k + "s"] = opts[k]
                 else:
                     l[k] = _typed("link." + name, k, opts[k], src)
             links.append(l)

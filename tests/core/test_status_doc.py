@@ -13,8 +13,9 @@ def test_empty_parts_are_null():
         assert all(v is None for v in d[block].values()), block
     assert set(d["signal"]) == set(status.SIGNAL_KEYS) | {"nr"}
     assert d["signal"]["nr"] is None and d["signal"]["rsrp_dbm"] is None
-    assert d["links"] == {"wan": {"state": "unknown", "active": None, "rtt_ms": None, "loss_pct": None},
-                          "wwan": {"state": "unknown", "active": None, "rtt_ms": None, "loss_pct": None}}
+    unknown = {"state": "unknown", "active": None, "rtt_ms": None, "loss_pct": None, "ipv4": None, "ipv6": None,
+               "note": None}
+    assert d["links"] == {"wan": unknown, "wwan": unknown}
     assert d["active_link"] is None
     assert d["mqtt"] == {"connected": False, "queued": 0, "dropped": 0}
 

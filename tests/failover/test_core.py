@@ -1,14 +1,19 @@
-"""Pure core with a fake clock: quality windows, link state machine, failover policy, actuators."""
+"""Pure core with a fake clock: quality windows, link state machine, failover policy, session
+restarts, the routing actuators' command lines, address checks."""
+import asyncio
 import random
 
 import pytest
 
-from wanwatch.actuator import LinuxRouteActuator, NoneActuator, OpenWrtActuator, make_actuator
+from wanwatch.actuator import (NoneActuator, OpenWrtActuator, RoutingActuator, make_actuator, parse_addresses,
+                               parse_default_route, parse_resolv_auto)
+from wanwatch.addr import family, is_ipv6
 from wanwatch.events import EventBus
 from wanwatch.linkquality import Baseline, QualityWindow
 from wanwatch.linkstate import LinkState
 from wanwatch.names import is_name
 from wanwatch.policy import Policy
+from wanwatch.restarts import SessionRestarts
 from wanwatch.probe import checksum, echo_request, fill_request, parse_reply, reply_ids, same_source
 
 
@@ -114,16 +119,42 @@ def run_rounds(ls, clock, gen, n):
     return states
 
 
-def test_hard_failure_confirmed_by_burst_in_about_two_seconds(fake_clock):
+def test_hard_failure_confirmed_by_burst_in_about_a_second(fake_clock):
     ls = LinkState("wan", 3)
     run_rounds(ls, fake_clock, lambda i: [5.0, 6.0, 7.0], 5)
     assert ls.state == "up"
     t0 = fake_clock.monotonic()
     ch = run_rounds(ls, fake_clock, lambda i: [None, None, None], 6)
     assert ch and ch[0][1] == "down"
-    # 1 normal round (0.8 s timeout) + 3 burst rounds (0.5 s each) after the first miss
-    assert ch[0][0] - t0 <= 0.8 + 3 * 0.5 + 0.01
+    # at 5-7 ms RTT the reply wait is its floor (0.25 s): 1 normal round + 3 burst rounds at
+    # their 0.3 s spacing after the first miss
+    assert ch[0][0] - t0 <= 0.25 + 3 * 0.3 + 0.01
     assert ls.next_delay() == 1.0  # back to the normal pace once confirmed
+
+
+def test_reply_wait_follows_the_rtt_between_floor_and_ceiling():
+    ls = LinkState("wan", 3)
+    assert ls.round_timeout(0) == 0.8  # nothing learnt yet: the fixed ceiling
+    for i in range(10):
+        ls.on_round(float(i), [5.0, 6.0, 7.0])
+    assert ls.round_timeout(10) == 0.25  # 4 x 7 ms + 50 ms is below the floor
+    for i in range(10, 40):
+        ls.on_round(float(i), [100.0, 110.0, 120.0])
+    assert ls.round_timeout(40) == pytest.approx(4 * 0.120 + 0.05)
+    fixed = LinkState("wan", 3, pcfg={"timeout_min_s": 0.8})
+    fixed.on_round(0.0, [5.0, 6.0, 7.0])
+    assert fixed.round_timeout(1) == 0.8  # floor = ceiling: fixed waits
+
+
+def test_a_late_reply_raises_the_wait_so_a_slow_line_is_not_called_dead(fake_clock):
+    ls = LinkState("wan", 3)
+    for i in range(10):
+        ls.on_round(float(i), [5.0, 6.0, 7.0])
+    ls.on_round(10.0, [None, None, None])  # suspect: a burst starts, its wait is the floor
+    assert ls.in_burst() and ls.round_timeout(10.1) == 0.25
+    ls.on_late(10.4, 400.0)  # the replies came, 400 ms late
+    assert ls.round_timeout(10.5) == 0.5  # the burst's ceiling: a 400 ms line is answered in time
+    assert ls.round_timeout(10.5 + 31) == 0.25  # forgotten after the quality window
 
 
 def test_single_failed_round_does_not_trip(fake_clock):
@@ -195,7 +226,7 @@ def make_policy(clock, **f):
     ev.subscribe(seen.append)
     cfg = {"hold_down_s": 120}
     cfg.update(f)
-    return Policy(["wan", "wwan"], clock, ev, cfg, probe_inactive=True), seen
+    return Policy(["wan", "wwan"], clock, ev, cfg), seen
 
 
 def test_failover_only_after_verification(fake_clock):
@@ -262,18 +293,40 @@ def test_hold_down_doubles_per_flap_caps_and_resets_after_a_day(fake_clock):
     assert p.hold_down == 120 and seen[-1]["type"] == "hold_down_reset"
 
 
-def test_trial_mode_when_old_link_is_taken_down(fake_clock):
-    ev = EventBus(fake_clock)
-    p = Policy(["wan", "wwan"], fake_clock, ev, {"hold_down_s": 60}, probe_inactive=False)
-    _failover(p, fake_clock)
-    assert p.decide({"wan": "disabled", "wwan": "up"}) is None
-    fake_clock.advance(60)
-    assert p.decide({"wan": "disabled", "wwan": "up"}) == ("trial", "wan")
-    p.trial_result("wan", False)
-    fake_clock.advance(30)
-    assert p.decide({"wan": "disabled", "wwan": "up"}) is None
-    fake_clock.advance(31)
-    assert p.decide({"wan": "disabled", "wwan": "up"}) == ("trial", "wan")
+def test_a_suspect_active_link_has_the_backup_verified_before_it_is_declared_down(fake_clock):
+    p, _ = make_policy(fake_clock)
+    states = {"wan": "up", "wwan": "standby"}
+    assert p.decide(states, suspects=["wan"]) == ("verify", "wwan")
+    p.verify_result("wwan", True)
+    assert p.decide(states, suspects=["wan"]) is None  # verified: nothing more to do yet
+    fake_clock.advance(1.2)  # the burst confirms the failure
+    assert p.decide({"wan": "down", "wwan": "standby"}) == ("failover", "wan", "wwan")
+    p2, _ = make_policy(fake_clock)
+    assert p2.decide({"wan": "up", "wwan": "standby"}, suspects=["wwan"]) is None  # only the active one
+
+
+def test_session_restarts_back_off_and_reset_only_when_healthy():
+    r = SessionRestarts(30, 600)
+    r.observe(0, "down")
+    assert not r.due(29) and r.due(30)
+    gaps = []
+    t = 30
+    for _ in range(7):
+        gaps.append(r.started(t))
+        t += gaps[-1]
+        r.observe(t - 1, "unknown")  # the restart re-judges the link: not a recovery
+        r.observe(t - 0.5, "down")
+        assert not r.due(t - 0.1) and r.due(t)
+    assert gaps == [60, 120, 240, 480, 600, 600, 600]
+    r.observe(t, "up")
+    r.observe(t + 1, "down")
+    assert r.due(t + 31) and r.attempts == 0
+
+
+def test_session_restarts_disabled_with_zero():
+    r = SessionRestarts(0, 600)
+    r.observe(0, "down")
+    assert not r.due(10 ** 6)
 
 
 def test_manual_force_pins_until_release(fake_clock):
@@ -288,58 +341,136 @@ def test_manual_force_pins_until_release(fake_clock):
 
 
 # --- actuators ------------------------------------------------------------------------------------
-LINKS = [{"name": "wan", "device": "pppoe-wan", "role": "primary"},
-         {"name": "wwan", "device": "wwan0", "role": "backup"}]
+LINKS = [{"name": "wan", "device": "pppoe-wan", "role": "primary", "interfaces": ["wan", "wan6"]},
+         {"name": "wwan", "device": "wwan0", "role": "backup", "interfaces": ["wwan"]}]
+ROUTES = {"pppoe-wan": {"-4": "default via 10.1.0.1 proto static metric 10",
+                        "-6": "default from 2001:db8:a::/48 via fe80::1 proto static metric 10 pref medium"},
+          "wwan0": {"-4": "default proto static scope link metric 20", "-6": ""}}
+ADDRS = {"pppoe-wan": ["5: pppoe-wan    inet 10.1.0.2 peer 10.1.0.1/32 scope global pppoe-wan",
+                       "5: pppoe-wan    inet6 2001:db8:a::2/64 scope global dynamic",
+                       "5: pppoe-wan    inet6 fe80::2/64 scope link"],
+         "wwan0": ["6: wwan0    inet 10.2.0.2/30 brd 10.2.0.3 scope global wwan0"]}
 
 
-def test_openwrt_actuator_commands_and_events(fake_clock):
+class FakeRunner:
+    """sysrun.run stand-in: records each command batch, answers `ip route/addr show` from tables."""
+
+    def __init__(self, fail=()):
+        self.batches = []
+        self.fail = fail
+
+    async def __call__(self, cmd, tmpdir, timeout, max_lines=32):
+        self.batches.append(cmd.split("\n"))
+        out = []
+        for c in cmd.split("\n"):
+            w = c.split()
+            if c.startswith("echo @"):
+                out.append(w[1].rstrip(";"))
+                c = c.split("; ", 1)[1]
+                w = c.split()
+            if w[:2] == ["ip", "-o"] and w[2] == "addr":
+                out += ADDRS[w[-1]]
+            elif len(w) > 3 and w[2] == "route" and w[3] == "show":
+                out += [l for l in [ROUTES[w[w.index("dev") + 1]][w[1]]] if l]
+        return (1 if any(f in cmd for f in self.fail) else 0), out
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_route_and_address_parsers():
+    assert parse_default_route(["default via 10.1.0.1 proto dhcp metric 10"], "wan") == "via 10.1.0.1 dev wan"
+    assert parse_default_route(["default dev wwan0 scope link"], "wwan0") == "dev wwan0"
+    assert parse_default_route(["default from 2001:db8::/48 via fe80::1 metric 512"], "wan") == "via fe80::1 dev wan"
+    assert parse_default_route(["default via $(reboot) dev x"], "wan") is None  # never into a command line
+    assert parse_default_route([], "wan") is None
+    assert parse_addresses(ADDRS["pppoe-wan"]) == {"ipv4": ["10.1.0.2"], "ipv6": ["2001:db8:a::2"]}
+    text = "# Interface wan\nnameserver 10.1.53.53\nsearch lan\n# Interface wan6\nnameserver 2001:db8:a::53\n" \
+           "# Interface wwan\nnameserver 10.2.53.53\nnameserver bogus;rm\n"
+    assert parse_resolv_auto(text) == {"wan": ["10.1.53.53"], "wan6": ["2001:db8:a::53"], "wwan": ["10.2.53.53"]}
+
+
+def test_routing_setup_installs_rules_tables_and_dns_pinning_for_both_families(fake_clock, tmp_path):
+    resolv = tmp_path / "resolv.conf.auto"
+    resolv.write_text("# Interface wan\nnameserver 10.1.53.53\n# Interface wan6\nnameserver 2001:db8:a::53\n"
+                      "# Interface wwan\nnameserver 10.2.53.53\n")
     ev = EventBus(fake_clock)
-    cmds = []
-    a = OpenWrtActuator(LINKS, ev, system=lambda c: cmds.append(c) or 0)
-    assert a.activate("wwan", "wan")
-    assert cmds == ["ifdown wan >/dev/null 2>&1"] and a.is_down("wan")
-    assert a.trial_up("wan") and not a.is_down("wan")
-    assert a.activate("wan", "wwan")  # failback keeps the backup up (warm standby)
-    assert cmds[-1] == "ifup wan >/dev/null 2>&1" and len(cmds) == 2
-    assert [e["type"] for e in ev.recent] == ["actuation", "actuation"]
+    r = FakeRunner()
+    a = OpenWrtActuator(LINKS, ev, str(tmp_path), {"resolv_file": str(resolv)}, runner=r)
+    assert run(a.setup("wan"))
+    cmds = r.batches[-1]
+    # stale state of an earlier run goes first, then the fixed rules, per-link tables, the active table
+    assert cmds[0].startswith("while ip -4 rule del priority 30000")
+    for opt in ("-4", "-6"):
+        assert "ip %s rule add priority 30000 lookup main suppress_prefixlength 0" % opt in cmds
+        assert "ip %s rule add priority 30100 lookup 30100" % opt in cmds
+    assert "ip -4 route replace default via 10.1.0.1 dev pppoe-wan table 30100" in cmds
+    assert "ip -6 route replace default via fe80::1 dev pppoe-wan table 30100" in cmds
+    assert "ip -4 rule add priority 30001 to 10.1.53.53 lookup 30001" in cmds
+    assert "ip -6 rule add priority 30001 to 2001:db8:a::53 lookup 30001" in cmds
+    assert "ip -4 route replace default dev wwan0 table 30002" in cmds  # point-to-point: no gateway
+    assert "ip -4 rule add priority 30002 to 10.2.53.53 lookup 30002" in cmds
+    assert ev.recent[-1]["type"] == "actuation" and ev.recent[-1]["ok"]
+
+
+def test_switch_replaces_the_active_routes_and_flushes_only_the_old_links_nat_entries(fake_clock, tmp_path):
+    ev = EventBus(fake_clock)
+    r = FakeRunner()
+    a = RoutingActuator(LINKS, ev, str(tmp_path), {"flush_conntrack": True}, runner=r)
+    run(a.setup("wan"))
+    assert run(a.activate("wwan", "wan"))
+    route, ct = r.batches[-2], r.batches[-1]
+    assert route == ["ip -4 route replace default dev wwan0 table 30100",
+                     "ip -6 route replace unreachable default table 30100"]  # wwan has no IPv6
+    assert ct == ["conntrack -D -f ipv4 --reply-dst 10.1.0.2 >/dev/null 2>&1; :",
+                  "conntrack -D -f ipv6 --reply-dst 2001:db8:a::2 >/dev/null 2>&1; :"]
+    assert run(a.activate("wan", "wwan"))
+    assert r.batches[-1] == ["conntrack -D -f ipv4 --reply-dst 10.2.0.2 >/dev/null 2>&1; :"]
+    quiet = RoutingActuator(LINKS, ev, str(tmp_path), {"flush_conntrack": False}, runner=FakeRunner())
+    run(quiet.setup("wan"))
+    assert run(quiet.activate("wwan", "wan")) and not any("conntrack" in c for b in quiet.runner.batches for c in b)
+
+
+def test_a_failed_route_change_is_reported_and_not_a_switch(fake_clock, tmp_path):
+    ev = EventBus(fake_clock)
+    a = RoutingActuator(LINKS, ev, str(tmp_path), {}, runner=FakeRunner(fail=("table 30100",)))
+    assert not run(a.activate("wwan", "wan"))
+    assert ev.recent[-1]["type"] == "actuation" and ev.recent[-1]["ok"] is False and a.active is None
+
+
+def test_release_removes_everything_and_session_restart_is_ifup(fake_clock, tmp_path):
+    ev = EventBus(fake_clock)
+    r = FakeRunner()
+    a = OpenWrtActuator(LINKS, ev, str(tmp_path), {}, runner=r)
+    assert run(a.release())
+    rel = r.batches[-1]
+    assert all(c.startswith("while ip") or c.startswith("ip -") and "flush" in c for c in rel)
+    assert "ip -6 route flush table 30100 2>/dev/null" in rel
+    assert run(a.restart_session("wan"))
+    assert r.batches[-1] == ["ifup wan", "ifup wan6"]
+    assert run(RoutingActuator(LINKS, ev, str(tmp_path), {}, runner=r).restart_session("wan")) is None
 
 
 def test_actuator_refuses_unsafe_names(fake_clock):
-    ev = EventBus(fake_clock)
-    cmds = []
-    bad = [{"name": "wan;reboot", "device": "x", "role": "primary"}, LINKS[1]]
-    a = OpenWrtActuator(bad, ev, system=lambda c: cmds.append(c) or 0)
-    assert not a.trial_up("wan;reboot") and cmds == []
-    assert ev.recent[-1]["ok"] is False
+    bad = [{"name": "wan", "device": "x;reboot", "role": "primary"}, LINKS[1]]
+    with pytest.raises(ValueError):
+        RoutingActuator(bad, EventBus(fake_clock), runner=FakeRunner())
     assert not is_name("a b") and not is_name("x" * 16) and is_name("pppoe-wan.2")
 
 
-def test_linux_route_actuator_reorders_metrics(fake_clock, tmp_path):
-    ev = EventBus(fake_clock)
-    cmds = []
-
-    def system(c):
-        cmds.append(c)
-        if " > " in c:
-            out = c.split(" > ")[1].split()[0]
-            gw = "10.1.0.1" if "pppoe-wan" in c else "10.2.0.1"
-            open(out, "w").write("default via %s dev x metric 10\n" % gw)
-        return 0
-    a = LinuxRouteActuator(LINKS, ev, system=system, tmpdir=str(tmp_path))
-    assert a.activate("wwan", "wan")
-    adds = [c for c in cmds if " add " in c]
-    assert adds == ["ip -4 route add default via 10.1.0.1 dev pppoe-wan metric 100 >/dev/null 2>&1",
-                    "ip -4 route add default via 10.2.0.1 dev wwan0 metric 5 >/dev/null 2>&1"]
-    cmds.clear()
-    assert a.activate("wan", "wwan")
-    adds = [c for c in cmds if " add " in c]  # the old active link is demoted before the new one is promoted
-    assert adds == ["ip -4 route add default via 10.2.0.1 dev wwan0 metric 101 >/dev/null 2>&1",
-                    "ip -4 route add default via 10.1.0.1 dev pppoe-wan metric 5 >/dev/null 2>&1"]
-
-
 def test_make_actuator_kinds(fake_clock):
-    for kind, cls in (("openwrt", OpenWrtActuator), ("linux-route", LinuxRouteActuator), ("none", NoneActuator)):
+    for kind, cls in (("openwrt", OpenWrtActuator), ("linux-route", RoutingActuator), ("none", NoneActuator)):
         assert type(make_actuator({"actuator": kind, "links": LINKS})) is cls
+
+
+def test_address_literals():
+    for ok in ("::1", "2001:db8::1", "fe80::1:2:3:4", "2001:db8:0:0:0:0:0:1", "::ffff:10.0.0.1", "::"):
+        assert is_ipv6(ok) and family(ok) == "ipv6", ok
+    for bad in ("", ":", "2001:db8::1::2", "2001:db8:0:0:0:0:0:0:1", "12345::1", "g::1", "fe80::1%eth0",
+                "10.0.0.1", "::ffff:10.0.0.300", "2001:db8::/64", None, 5):
+        assert not is_ipv6(bad), bad
+    assert family("10.9.0.1") == "ipv4" and family("example.com") is None
 
 
 # --- probe packets ---------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def test_agent_completes_the_scenario_within_the_heap(mpy_bundle, tmp_path):
     assert r["memory_errors"] == 0, "MemoryError under -X heapsize=%s; %s" % (HEAP, where)
     assert r["failover"], "no failover wan -> wwan after the blackhole; %s" % where
     assert r["failback"], "no failback wwan -> wan after the heal; %s" % where
-    assert r["actions"][:2] == ["ifdown wan", "ifup wan"], r["actions"]
+    assert not any(a.startswith("ifdown") for a in r["actions"]), r["actions"]  # switched by routing
     assert r["mqtt_reconnected"], "MQTT not connected again after the broker outage; %s" % where
     assert r["modem_rebooted"], "modem reboot not noticed; %s" % where
     assert r["peak"] is not None and r["peak"] > 0, "no memstat lines; %s" % where

@@ -112,7 +112,7 @@ class RouterProcess:
 class BedAgent(RouterProcess):
     """The link monitor alone (mpy_driver.py): "EV <json>" event and "ST <json>" status lines."""
 
-    def __init__(self, bed, cfg, heapsize="80K"):
+    def __init__(self, bed, cfg, heapsize="160K"):
         path = bed.write_file("agent-%d.json" % id(self), json.dumps(cfg))
         cmd = [paths.micropython()]
         if heapsize:

@@ -2,13 +2,13 @@
 
 The full agent (`micropython -m wanwatch --config site.json`, from the .mpy bundle, optionally
 under `-X heapsize=`) runs in the NetBed router namespace with a real config: modem polling against
-the emulated modem (pty), probes on `wan` and `wwan` with the openwrt actuator (the bed's
-ifup/ifdown shims), MQTT to a real mosquitto in the bed's internet namespace (reached over the
+the emulated modem (pty), probes on `wan` and `wwan` with the openwrt actuator (policy routing
+through the real `ip`), MQTT to a real mosquitto in the bed's internet namespace (reached over the
 active link), usage with a cap on the metered `wwan`, and the line console on a stdin that stays
 open. Events on the way:
 
-  failover   wan blackholed (bed.impair) -> `failover` wan->wwan; healed -> `failback` wwan->wan
-             after the (shortened) hold-down and recovery trial
+  failover   wan blackholed (bed.impair) -> `failover` wan->wwan (by routing); healed ->
+             `failback` wwan->wan after the (shortened) hold-down
   outage     mosquitto stopped for a while, then started; the agent must report connected again
   reboot     emulator reboot() -> `modem_reboot`
 
