@@ -2,7 +2,7 @@
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
 from .compat import loads
-from .names import is_name
+from .names import is_ipv4, is_name  # noqa: F401 (is_ipv4 is also config's API)
 
 VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
 ACTUATORS = ("openwrt", "linux-route", "none")
@@ -20,18 +20,6 @@ class ConfigError(Exception):
 
     def __str__(self):
         return "config error: %s: %s: %s" % (self.file, self.key, self.reason)
-
-
-def is_ipv4(s):
-    if not isinstance(s, str):
-        return False
-    parts = s.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p or len(p) > 3 or not p.isdigit() or int(p) > 255:
-            return False
-    return True
 
 
 class _V:
