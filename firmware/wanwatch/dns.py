@@ -244,14 +244,19 @@ def parse(msg, qid, qname, qtype=A):
 
 # --- system files -------------------------------------------------------------------------------
 def _lines(path):
-    """Word lists of the first MAX_LINES lines of a text file (comments cut); [] if unreadable."""
+    """Word lists of a text file's lines (comments cut; the first 256 characters of a line, at most
+    MAX_LINES reads); [] if unreadable."""
     out = []
     try:
         with open(path) as f:
+            cut = False
             for _ in range(MAX_LINES):
-                line = f.readline(512)
+                line = f.readline(256)
                 if not line:
                     break
+                rest, cut = cut, not line.endswith("\n")
+                if rest:  # the rest of a line longer than we read: not a line of its own
+                    continue
                 w = line.split("#", 1)[0].split()
                 if w:
                     out.append(w)

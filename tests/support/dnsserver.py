@@ -129,6 +129,13 @@ class SilentDNS:
             except OSError:
                 return
 
+    def received_wait(self, n, timeout=2.0):
+        """`received` once it reaches n (or after timeout): the thread counts asynchronously."""
+        deadline = time.time() + timeout
+        while self.received < n and time.time() < deadline:
+            time.sleep(0.01)
+        return self.received
+
     def stop(self):
         self._stop = True
         self._thread.join(2)
