@@ -2,7 +2,7 @@
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
 from .compat import loads
-from .names import is_ipv4, is_name  # noqa: F401 (is_ipv4 is also config's API)
+from .names import is_ip, is_ipv4, is_name  # noqa: F401 (is_ipv4 is also config's API)
 
 VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
 ACTUATORS = ("openwrt", "linux-route", "none")
@@ -157,6 +157,11 @@ def validate(raw, src="<config>"):
         "username": q.get("username", "str", None),
         "password": q.get("password", "str", None),
     })
+    res = q.get("resolver", "str", None)
+    if res is not None and not is_ip(res):
+        q.fail("resolver", "must be the IPv4 or IPv6 address of a DNS server (or null for "
+                           "/etc/resolv.conf), got %r" % res)
+    mqtt["resolver"] = res
     pfx = mqtt["prefix"]
     if not pfx or "#" in pfx or "+" in pfx or pfx.startswith("/") or pfx.endswith("/"):
         q.fail("prefix", "must be a topic prefix without wildcards or leading/trailing '/', got %r" % pfx)
