@@ -392,7 +392,7 @@ class Resolver:
                 except NXDomain:
                     raise
                 except (DNSError, OSError) as e:
-                    err = "%s: %s" % (tries[i], e)
+                    err = "server %s: %s" % (tries[i], e)
                     continue
                 if addrs:
                     return addrs[0], ttl
