@@ -18,10 +18,9 @@
 # Commands: `ip` (iproute2: OpenWrt package ip-full), `conntrack` (package conntrack), and on
 # OpenWrt `ifup IFACE` (netifd) to restart a stuck session. They run through sysrun.run(): in the
 # background, awaited with a timeout, so a hung command never stalls a probe. Names come from the
-# validated config (names.is_name), addresses from `ip`'s output only after addr.is_ip.
+# validated config (names.is_name), addresses from `ip`'s output only after names.ip_family.
 from . import sysrun
-from .addr import is_ip
-from .names import is_name
+from .names import ip_family, is_name
 
 RULE_MAIN = 30000
 TABLE_LINK = 30001      # + link index (per-link table, for DNS pinning)
@@ -41,7 +40,7 @@ def parse_default_route(lines, dev):
             continue
         if "via" in w:
             gw = w[w.index("via") + 1]
-            if not is_ip(gw):
+            if not ip_family(gw):
                 continue
             return "via %s dev %s" % (gw, dev)
         return "dev %s" % dev
@@ -56,7 +55,7 @@ def parse_addresses(lines):
         for kind, fam in (("inet", "ipv4"), ("inet6", "ipv6")):
             if kind in w:
                 a = w[w.index(kind) + 1].split("/")[0]
-                if is_ip(a) and "global" in w and len(out[fam]) < 8:
+                if ip_family(a) and "global" in w and len(out[fam]) < 8:
                     out[fam].append(a)
     return out
 
@@ -71,7 +70,7 @@ def parse_resolv_auto(text):
         if len(w) >= 3 and w[0] == "#" and w[1] == "Interface":
             cur = w[2]
             out.setdefault(cur, [])
-        elif cur is not None and len(w) >= 2 and w[0] == "nameserver" and is_ip(w[1]):
+        elif cur is not None and len(w) >= 2 and w[0] == "nameserver" and ip_family(w[1]):
             if len(out[cur]) < 8:
                 out[cur].append(w[1])
     return out

@@ -74,3 +74,27 @@ class Wakeable:
             q.push(t)
         else:
             self.ev.set()
+
+
+# readable(sock): await until a non-blocking socket has something to read (or an error to report)
+# without blocking or spinning the loop. Bound it with asyncio.wait_for; cancelling it unregisters
+# the socket. One waiter per socket at a time.
+if IS_MICROPYTHON:
+    def readable(sock):
+        # asyncio's IO queue polls registered streams in the scheduler's own poll() call; a
+        # generator, not a coroutine: awaiting it yields the queue entry to the scheduler
+        yield asyncio.core._io_queue.queue_read(sock)
+else:
+    async def readable(sock):
+        loop = asyncio.get_event_loop()
+        fut = loop.create_future()
+        fd = sock.fileno()
+
+        def ready():
+            if not fut.done():
+                fut.set_result(None)
+        loop.add_reader(fd, ready)
+        try:
+            await fut
+        finally:
+            loop.remove_reader(fd)

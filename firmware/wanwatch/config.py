@@ -1,9 +1,8 @@
 # config.py: load and validate the agent's configuration (JSON file, or UCI on OpenWrt).
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
-from .addr import is_ip
 from .compat import loads
-from .names import is_name
+from .names import ip_family, is_ip, is_name
 
 VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
 ACTUATORS = ("openwrt", "linux-route", "none")
@@ -21,8 +20,6 @@ class ConfigError(Exception):
 
     def __str__(self):
         return "config error: %s: %s: %s" % (self.file, self.key, self.reason)
-
-
 
 
 class _V:
@@ -126,7 +123,7 @@ def validate(raw, src="<config>"):
         if not targets:
             lv.fail("targets", "must list at least one IPv4 or IPv6 address")
         for j, t in enumerate(targets):
-            if not is_ip(t):
+            if ip_family(t) is None:
                 lv.fail("targets[%d]" % j, "must be an IPv4 or IPv6 address, got %r" % (t,))
         ifaces = lv.get("interfaces", "list", [name])
         if not ifaces:
@@ -169,6 +166,11 @@ def validate(raw, src="<config>"):
         "username": q.get("username", "str", None),
         "password": q.get("password", "str", None),
     })
+    res = q.get("resolver", "str", None)
+    if res is not None and not is_ip(res):
+        q.fail("resolver", "must be the IPv4 or IPv6 address of a DNS server (or null for "
+                           "/etc/resolv.conf), got %r" % res)
+    mqtt["resolver"] = res
     pfx = mqtt["prefix"]
     if not pfx or "#" in pfx or "+" in pfx or pfx.startswith("/") or pfx.endswith("/"):
         q.fail("prefix", "must be a topic prefix without wildcards or leading/trailing '/', got %r" % pfx)

@@ -9,10 +9,9 @@
 # traffic. netifd's hotplug events (on_iface) mark a link down the moment an interface of it goes
 # down, and make the actuator re-read its routes when it comes back or changes.
 from .actuator import NoneActuator
-from .addr import family as addr_family
 from .compat import asyncio, exc_text
 from .linkstate import FAILOVER_DEFAULTS, LinkState, settings
-from .names import is_name
+from .names import ip_family, is_name
 from .policy import Policy
 from .probe import Prober, ProbeError
 from .restarts import SessionRestarts
@@ -67,7 +66,7 @@ class LinkMonitor:
             fams = []
             for j in range(len(FAMILIES)):
                 fam = FAMILIES[j]
-                targets = [t for t in l["targets"] if addr_family(t) == fam]
+                targets = [t for t in l["targets"] if ip_family(t) == fam]
                 if not targets:
                     continue
                 ls = LinkState(n, len(targets), self.pcfg, self.fcfg, standby=bool(l.get("metered")) and i > 0)

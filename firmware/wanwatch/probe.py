@@ -10,7 +10,7 @@
 import socket
 import struct
 
-from .compat import IS_MICROPYTHON, Wakeable, asyncio
+from .compat import Wakeable, asyncio, readable
 
 SO_BINDTODEVICE = 25
 IP_ICMP = 1
@@ -126,26 +126,6 @@ def sockaddr6_key(sa):
     return socket.inet_pton(AF_INET6, sa[0].split("%")[0])
 
 
-if IS_MICROPYTHON:
-    def _readable(sock):
-        # asyncio's IO queue polls registered streams in the scheduler's own poll() call
-        yield asyncio.core._io_queue.queue_read(sock)
-else:
-    async def _readable(sock):
-        loop = asyncio.get_event_loop()
-        fut = loop.create_future()
-        fd = sock.fileno()
-
-        def ready():
-            if not fut.done():
-                fut.set_result(None)
-        loop.add_reader(fd, ready)
-        try:
-            await fut
-        finally:
-            loop.remove_reader(fd)
-
-
 class _Round:
     def __init__(self, n):
         self.rtts = [None] * n
@@ -221,7 +201,7 @@ class Prober:
     async def _rx_loop(self):
         while True:
             try:
-                await _readable(self.sock)
+                await readable(self.sock)
                 self._drain()
             except asyncio.CancelledError:
                 raise

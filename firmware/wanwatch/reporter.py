@@ -11,7 +11,8 @@
 # a link that sees a few events a day). Delivery is at-least-once: a controller de-duplicates on
 # (boot, seq) and detects loss as a seq gap (see docs/mqtt.md).
 from .compat import asyncio, dumps, exc_text
-from .mqtt.client import MQTTClient
+from .mqtt.client import DNS_TIMEOUT_S, MQTTClient
+from .names import is_ip
 from .outbox import Outbox
 
 CMD_CONCURRENCY = 2
@@ -45,6 +46,12 @@ class Reporter:
         self.status_interval = m.get("status_interval_s", 60)
         self.metered_interval = m.get("status_interval_metered_s", 300)
         self.outbox = outbox if outbox is not None else outbox_for(cfg)
+        self.resolver = None  # the broker's host name: resolved without blocking (dns.py)
+        if not is_ip(m["host"]):
+            from .dns import Resolver
+            server = m.get("resolver")  # None: the nameservers of /etc/resolv.conf
+            self.resolver = Resolver(clock, [server] if server else None,
+                                     timeout=min(DNS_TIMEOUT_S, m.get("connect_timeout_s", 10)))
         # continue the persisted numbering (harmless when the agent already built the bus from it)
         events.boot = self.outbox.boot
         if self.outbox.seq > events.seq:
@@ -75,7 +82,7 @@ class Reporter:
         return MQTTClient(m["host"], m["port"], client_id, self.clock, keepalive=m.get("keepalive_s", 60),
                           will=will, username=m.get("username"), password=m.get("password"), ssl=tls,
                           connect_timeout=timeout or m.get("connect_timeout_s", 10),
-                          response_time=timeout or m.get("response_time_s", 10))
+                          response_time=timeout or m.get("response_time_s", 10), resolver=self.resolver)
 
     # --- fragments --------------------------------------------------------------------------------
     def status(self):

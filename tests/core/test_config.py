@@ -31,6 +31,17 @@ def test_defaults_filled(tmp_path):
     assert cfg["state_dir"] == "/var/lib/wanwatch"
 
 
+def test_mqtt_resolver(tmp_path):
+    assert config.load(write(tmp_path, GOOD))["mqtt"]["resolver"] is None  # /etc/resolv.conf
+    for ip in ("192.0.2.53", "2001:db8::53", "fe80::1%br-lan"):
+        assert config.load(write(tmp_path, dict(GOOD, mqtt={"resolver": ip})))["mqtt"]["resolver"] == ip
+    uci = "config wanwatch 'main'\n\toption device_id 'r1'\nconfig modem 'modem'\n\toption port '/dev/x'\n" \
+          "config link 'wan'\n\toption device 'eth0'\n\toption role 'primary'\n" \
+          "config mqtt 'mqtt'\n\toption host 'mqtt.example.net'\n\toption resolver '192.168.1.1'\n"
+    cfg = config.load(write(tmp_path, uci, "wanwatch"))
+    assert cfg["mqtt"]["host"] == "mqtt.example.net" and cfg["mqtt"]["resolver"] == "192.168.1.1"
+
+
 def test_tls_default_port(tmp_path):
     c = dict(GOOD, mqtt={"tls": True})
     assert config.load(write(tmp_path, c))["mqtt"]["port"] == 8883
@@ -53,6 +64,10 @@ BAD = [
     (dict(GOOD, mqtt={"port": 70000}), "mqtt.port", "between"),
     (dict(GOOD, mqtt={"prefix": "a/#"}), "mqtt.prefix", "wildcards"),
     (dict(GOOD, mqtt={"tls": "yes"}), "mqtt.tls", "true or false"),
+    (dict(GOOD, mqtt={"resolver": "dns.example.net"}), "mqtt.resolver", "IPv4 or IPv6 address"),
+    (dict(GOOD, mqtt={"resolver": "192.0.2.53:5353"}), "mqtt.resolver", "IPv4 or IPv6 address"),
+    (dict(GOOD, mqtt={"resolver": "[2001:db8::53]"}), "mqtt.resolver", "IPv4 or IPv6 address"),
+    (dict(GOOD, mqtt={"resolver": 53}), "mqtt.resolver", "must be a string"),
     (dict(GOOD, mqqt={"host": "x"}), "mqqt", "unknown key"),
     (dict(GOOD, probe={"interval_s": 0}), "probe.interval_s", "must be a number"),
     (dict(GOOD, probe={"interval": 1}), "probe.interval", "unknown key"),

@@ -7,7 +7,7 @@ import pytest
 
 from wanwatch.actuator import (NoneActuator, OpenWrtActuator, RoutingActuator, make_actuator, parse_addresses,
                                parse_default_route, parse_resolv_auto)
-from wanwatch.addr import family, is_ipv6
+from wanwatch.names import ip_family, is_ipv6
 from wanwatch.events import EventBus
 from wanwatch.linkquality import Baseline, QualityWindow
 from wanwatch.linkstate import LinkState
@@ -464,13 +464,14 @@ def test_make_actuator_kinds(fake_clock):
         assert type(make_actuator({"actuator": kind, "links": LINKS})) is cls
 
 
-def test_address_literals():
+def test_address_literals_and_their_family():
     for ok in ("::1", "2001:db8::1", "fe80::1:2:3:4", "2001:db8:0:0:0:0:0:1", "::ffff:10.0.0.1", "::"):
-        assert is_ipv6(ok) and family(ok) == "ipv6", ok
-    for bad in ("", ":", "2001:db8::1::2", "2001:db8:0:0:0:0:0:0:1", "12345::1", "g::1", "fe80::1%eth0",
+        assert is_ipv6(ok) and ip_family(ok) == "ipv6", ok
+    for bad in ("", ":", "2001:db8::1::2", "2001:db8:0:0:0:0:0:0:1", "12345::1", "g::1",
                 "10.0.0.1", "::ffff:10.0.0.300", "2001:db8::/64", None, 5):
         assert not is_ipv6(bad), bad
-    assert family("10.9.0.1") == "ipv4" and family("example.com") is None
+    assert ip_family("10.9.0.1") == "ipv4" and ip_family("example.com") is None
+    assert ip_family("fe80::1%eth0") is None  # a zone never reaches a probe or a command line
 
 
 # --- probe packets ---------------------------------------------------------------------------------

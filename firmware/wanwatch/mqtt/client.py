@@ -4,9 +4,11 @@
 # and a supervisor (run) that reconnects forever with jittered exponential backoff.
 #
 # Every network operation is bounded by connect_timeout or response_time, so a slow or dead
-# broker never stalls the event loop. The one exception is DNS: socket.getaddrinfo blocks on
-# MicroPython. IP literals skip it; a host name is resolved at most once per connection attempt
-# and the last good address is reused when resolution fails. Use an IP or a local resolver.
+# broker never stalls the event loop. That includes DNS: socket.getaddrinfo blocks the whole
+# process on MicroPython (and the shipped config names the broker by host name), so a host name
+# goes through dns.Resolver instead: a non-blocking UDP query awaited under a deadline, answers
+# cached for their TTL, the last good address used when the resolver fails. IP literals skip it;
+# getaddrinfo only ever sees a literal (asyncio.open_connection calls it), which needs no query.
 #
 # Sessions are clean (clean_session=1): the broker holds nothing for us between connections, so
 # subscriptions are re-sent on every connect and unacknowledged QoS 1 messages are the caller's to
@@ -14,24 +16,14 @@
 import random
 
 from ..compat import IS_MICROPYTHON, asyncio, exc_text
+from ..names import is_ip
 from . import codec
 
 BACKOFF_MIN_S = 1
 BACKOFF_MAX_S = 60
 STABLE_S = 30  # a connection that lived this long resets the backoff
 MAX_REPUBS = 2  # DUP retransmissions of a QoS 1 message before the link is declared dead
-
-
-def is_ip_literal(host):
-    if ":" in host:  # IPv6
-        return True
-    parts = host.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p.isdigit() or int(p) > 255:
-            return False
-    return True
+DNS_TIMEOUT_S = 5  # at most this (and at most connect_timeout) for resolving a host name
 
 
 def der_file(path, kind=""):
@@ -74,7 +66,7 @@ def _call(fn, *args):
 class MQTTClient:
     def __init__(self, host, port, client_id, clock, keepalive=60, will=None, username=None,
                  password=None, ssl=None, connect_timeout=10, response_time=10, max_inflight=4,
-                 max_packet=codec.DEFAULT_MAX_PACKET):
+                 max_packet=codec.DEFAULT_MAX_PACKET, resolver=None):
         if ssl is not None and not ssl.get("ca"):
             raise ValueError("mqtt tls needs a CA file (ssl['ca']); unverified TLS is not offered")
         self.host = host
@@ -98,7 +90,9 @@ class MQTTClient:
         self.bytes_received = 0
         self.connects = 0
         self.last_error = None
-        self._addr = None  # last good resolved address
+        # dns.Resolver for a host name (None: one on /etc/resolv.conf is made at the first connect)
+        self.resolver = resolver
+        self.address = None  # the address of the last connection attempt
         self._subs = []  # [(filter, qos)] re-sent on every connect
         self._pid = 0
         self._pending = {}  # pid -> [Event, result]
@@ -120,18 +114,22 @@ class MQTTClient:
         return self._connected
 
     # --- connection ---------------------------------------------------------------------------
-    def _resolve(self):
-        if is_ip_literal(self.host):
+    async def _resolve(self):
+        """The broker's address; a host name through the resolver (bounded, never blocking)."""
+        if is_ip(self.host):
             return self.host
-        import socket
+        r = self.resolver
+        if r is None:
+            from ..dns import Resolver  # loaded only when the broker has a host name
+            r = self.resolver = Resolver(self.clock, timeout=min(DNS_TIMEOUT_S, self.connect_timeout))
+        stale = r.stale
         try:
-            # blocking on MicroPython (see header); once per attempt, result cached
-            ai = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
-            self._addr = ai[0][-1][0]
-        except (OSError, IndexError, TypeError) as e:
-            if self._addr is None:
-                raise OSError("cannot resolve %s: %s" % (self.host, exc_text(e)))
-        return self._addr
+            ip = await r.resolve(self.host)  # raises DNSError (a ValueError) if never resolved
+        except ValueError as e:
+            raise OSError(str(e))
+        if r.stale != stale:
+            print("wanwatch: mqtt: %s; using the last good address %s" % (r.last_error, ip))
+        return ip
 
     def _ssl_context(self):
         import ssl as _ssl
@@ -156,7 +154,7 @@ class MQTTClient:
         self._dead("reconnect")
         self._down = asyncio.Event()
         _call(self.before_connect, self)
-        ip = self._resolve()
+        ip = self.address = await self._resolve()
         if self.tls:
             ctx = self._ssl_context()
             opening = asyncio.open_connection(ip, self.port, ssl=ctx,
