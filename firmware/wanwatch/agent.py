@@ -26,6 +26,8 @@ class Agent:
         store.makedirs(cfg["state_dir"])
         self.outbox = outbox_for(cfg, new_boot=not once)
         self.events = EventBus(clock, self.outbox.boot, self.outbox.seq)
+        if not once:
+            self.events.subscribe(_log_event)  # every event is a log line too (logread, the console)
         self._own_seen = 0
         self._probe_seen = {}
         self._restart = False
@@ -235,6 +237,11 @@ class Agent:
             except Exception as e:
                 _log("status file: " + exc_text(e))
             await asyncio.sleep(STATUS_FILE_PERIOD_S)
+
+
+def _log_event(ev):
+    from .events import describe
+    _log("event " + describe(ev))
 
 
 def _reboot_router():

@@ -1,6 +1,9 @@
 # events.py: the agent's event bus. Every event gets type, ts, seq (monotonic) and boot.
-# Subscribers (MQTT outbox, SMS fallback, console) are called synchronously and must not block.
-# Persistence of seq/boot is done by whoever owns the state dir (see reporter/outbox).
+# Subscribers (MQTT outbox, SMS fallback, console, the log) are called synchronously and must not
+# block. Persistence of seq/boot is done by whoever owns the state dir (see reporter/outbox).
+from .compat import dumps
+
+HIDDEN = ("v", "type", "seq", "boot", "ts")
 
 
 class EventBus:
@@ -30,3 +33,18 @@ class EventBus:
             except Exception as e:  # a broken subscriber must not stop the others
                 print("wanwatch: event subscriber failed:", type(e).__name__, e)
         return ev
+
+
+def describe(ev):
+    """One log line for an event: "failover from=wan to=wwan reason=down hold_down_s=120"
+    (strings bare when they are one word, everything else as JSON)."""
+    out = [str(ev.get("type"))]
+    for k in ev:
+        if k in HIDDEN:
+            continue
+        v = ev[k]
+        if isinstance(v, str) and v and " " not in v and '"' not in v and "=" not in v:
+            out.append("%s=%s" % (k, v))
+        else:
+            out.append("%s=%s" % (k, dumps(v)))
+    return " ".join(out)
