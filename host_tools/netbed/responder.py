@@ -5,7 +5,7 @@ device (SO_BINDTODEVICE) reads the requests of one ISP path; replies are written
 so their source is the probed target. The control file (JSON, re-read when it changes) sets, per
 path: {"blackhole": bool, "loss": 0..1, "delay_ms": n, "jitter_ms": n} and globally "dead": [ip].
 
-usage: python netbed_responder.py CONTROL_FILE DEV[=PATH] ...
+usage: python -m host_tools.netbed.responder CONTROL_FILE DEV[=PATH] ...
 """
 import heapq
 import json

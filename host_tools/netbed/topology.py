@@ -1,4 +1,4 @@
-"""Network test bed for failover tests and benchmarks: a router namespace with `wan` and `wwan`
+"""Network test bed for failover tests, benchmarks and the demo: a router namespace with `wan` and `wwan`
 links to two ISP namespaces, both routed to an "internet" namespace that holds the probe targets.
 
     router(R) wan 10.1.0.2 --- 10.1.0.1 ispA(A) 10.3.0.1 --- 10.3.0.2 ia \\
@@ -122,7 +122,7 @@ class NetBed:
         self.ctl_path = os.path.join(self.tmp, "impair.json")
         self._write_ctl()
         self.responder = subprocess.Popen(
-            ["ip", "netns", "exec", self.i, sys.executable, os.path.join(HERE, "netbed_responder.py"),
+            ["ip", "netns", "exec", self.i, sys.executable, os.path.join(HERE, "responder.py"),
              self.ctl_path, "ia=wan", "ib=wwan"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.responder.stdout.readline()
         if line.strip() != "ready":
