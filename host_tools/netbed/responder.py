@@ -1,11 +1,20 @@
-"""User-space ICMP echo responder with impairment, run inside the bed's internet namespace.
+"""User-space ICMP and ICMPv6 echo responder with impairment, run inside the bed's internet namespace.
 
-The kernel's own echo replies are off there (icmp_echo_ignore_all=1). One raw socket per ingress
-device (SO_BINDTODEVICE) reads the requests of one ISP path; replies are written with IP_HDRINCL
-so their source is the probed target. The control file (JSON, re-read when it changes) sets, per
-path: {"blackhole": bool, "loss": 0..1, "delay_ms": n, "jitter_ms": n} and globally "dead": [ip].
+The kernel's own echo replies are off there (net.ipv4.icmp_echo_ignore_all=1,
+net.ipv6.icmp.echo_ignore_all=1). One raw socket per family and ingress device (SO_BINDTODEVICE)
+reads the requests of one ISP path. Replies carry the pinged target as their source, so that NAT on
+the router can match them: IPv4 through an IPPROTO_RAW socket with a full header, IPv6 with
+sendmsg + IPV6_PKTINFO (the kernel fills in the ICMPv6 checksum).
 
-usage: python -m host_tools.netbed.responder CONTROL_FILE DEV[=PATH] ...
+The control file (JSON, re-read when it changes) sets, per path:
+{"blackhole": bool, "loss": 0..1, "delay_ms": n, "jitter_ms": n} and globally "dead": [addr, ...]
+(IPv4 or IPv6 targets); the same impairment applies to both families of a path.
+
+Request log: every echo request that arrives (before any impairment is applied) is appended to
+REQUEST_LOG as "<CLOCK_MONOTONIC seconds> <path> <target>", except the LAN client's pings (payload
+starting with LAN_MARKER): the log is for the agent's own probes.
+
+usage: python -m host_tools.netbed.responder CONTROL_FILE REQUEST_LOG DEV[=PATH] ...
 """
 import heapq
 import json
@@ -16,6 +25,11 @@ import socket
 import struct
 import sys
 import time
+
+LAN_MARKER = b"WWLAN"  # payload prefix of the LAN client's pings (lanclient.py)
+SO_BINDTODEVICE = 25
+IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
+IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 
 
 def csum(data):
@@ -28,6 +42,7 @@ def csum(data):
 
 
 def reply_packet(req):
+    """IPv4 echo request (with IP header) -> (echo reply with IP header, destination)."""
     ihl = (req[0] & 15) * 4
     src, dst = req[12:16], req[16:20]
     icmp = bytearray(req[ihl:])
@@ -40,17 +55,52 @@ def reply_packet(req):
     return hdr + bytes(icmp), socket.inet_ntoa(src)
 
 
+def read4(s, out):
+    """-> (target, is_lan, send) for an IPv4 echo request, or None."""
+    req = s.recv(2048)
+    ihl = (req[0] & 15) * 4
+    if len(req) < ihl + 8 or req[ihl] != 8:
+        return None
+    target = socket.inet_ntoa(req[16:20])
+    pkt, dst = reply_packet(req)
+    return target, req[ihl + 8:].startswith(LAN_MARKER), (out, pkt, [], (dst, 0))
+
+
+def read6(s):
+    """-> (target, is_lan, send) for an ICMPv6 echo request, or None. The raw socket gives the
+    ICMPv6 message without the IPv6 header; the pinged address comes from IPV6_PKTINFO."""
+    data, anc, _, addr = s.recvmsg(2048, socket.CMSG_SPACE(20))
+    if len(data) < 8 or data[0] != 128:
+        return None
+    dst = None
+    for level, kind, val in anc:
+        if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO:
+            dst = val[:16]
+    if dst is None:
+        return None
+    reply = bytearray(data)
+    reply[0] = 129
+    reply[2:4] = b"\0\0"  # the kernel computes the checksum of raw ICMPv6 sockets
+    info = struct.pack("16sI", dst, 0)
+    send = (s, bytes(reply), [(socket.IPPROTO_IPV6, IPV6_PKTINFO, info)], (addr[0], 0))
+    return socket.inet_ntop(socket.AF_INET6, dst), data[8:].startswith(LAN_MARKER), send
+
+
 def main():
-    ctl_path = sys.argv[1]
+    ctl_path, log_path = sys.argv[1], sys.argv[2]
     socks = {}
-    for spec in sys.argv[2:]:
+    for spec in sys.argv[3:]:
         dev, _, path = spec.partition("=")
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        s.setsockopt(socket.SOL_SOCKET, 25, dev.encode() + b"\0")
-        socks[s.fileno()] = (s, path or dev)
+        s4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        s6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s6.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+        for s, fam in ((s4, 4), (s6, 6)):
+            s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, dev.encode() + b"\0")
+            socks[s.fileno()] = (s, fam, path or dev)
     out = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    reqlog = open(log_path, "a", buffering=1)
     ctl, ctl_mtime = {}, None
-    queue = []  # (due, n, packet, dst)
+    queue = []  # (due, n, (sock, data, ancillary, address))
     n = 0
     poll = select.poll()
     for fd in socks:
@@ -67,33 +117,33 @@ def main():
             pass
         now = time.monotonic()
         while queue and queue[0][0] <= now:
-            _, _, pkt, dst = heapq.heappop(queue)
+            _, _, (sock, data, anc, addr) = heapq.heappop(queue)
             try:
-                out.sendto(pkt, (dst, 0))
+                sock.sendmsg([data], anc, 0, addr)
             except OSError:
                 pass
         wait = 50
         if queue:
             wait = max(0, min(wait, int((queue[0][0] - now) * 1000) + 1))
         for fd, _ in poll.poll(wait):
-            s, path = socks[fd]
+            s, fam, path = socks[fd]
             try:
-                req = s.recv(2048)
+                got = read4(s, out) if fam == 4 else read6(s)
             except OSError:
                 continue
-            ihl = (req[0] & 15) * 4
-            if len(req) < ihl + 8 or req[ihl] != 8:
+            if got is None:
                 continue
-            target = socket.inet_ntoa(req[16:20])
+            target, is_lan, send = got
+            if not is_lan:
+                reqlog.write("%.6f %s %s\n" % (time.monotonic(), path, target))
             p = ctl.get(path) or {}
             if target in (ctl.get("dead") or ()) or p.get("blackhole"):
                 continue
             if random.random() < float(p.get("loss", 0)):
                 continue
             delay = float(p.get("delay_ms", 0)) + random.uniform(0, float(p.get("jitter_ms", 0)))
-            pkt, dst = reply_packet(req)
             n += 1
-            heapq.heappush(queue, (time.monotonic() + delay / 1000.0, n, pkt, dst))
+            heapq.heappush(queue, (time.monotonic() + delay / 1000.0, n, send))
 
 
 if __name__ == "__main__":
