@@ -286,7 +286,13 @@ class NetBed:
     def _router_resolv_conf(self):
         """`ip netns exec R` bind-mounts /etc/netns/R/resolv.conf over /etc/resolv.conf."""
         d = os.path.join(NETNS_ETC, self.r)
-        os.makedirs(d)
+        for attempt in range(3):  # another bed may be removing an empty /etc/netns just now
+            try:
+                os.makedirs(d)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
         self.netns_etc = d
         self.set_router_resolver("127.0.0.1")
 
@@ -348,6 +354,10 @@ class NetBed:
         if self.netns_etc:
             shutil.rmtree(self.netns_etc, ignore_errors=True)
             self.netns_etc = None
+            try:
+                os.rmdir(NETNS_ETC)  # only when empty: no other bed (or anyone) uses it
+            except OSError:
+                pass
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
