@@ -21,12 +21,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# System packages a fresh Debian machine lacks (mosquitto for the broker, iproute2 for the test
-# bed, dnsmasq-base for the DNS tests). Installed only when missing and only as root; otherwise the tests say what to install.
+# System packages a fresh Debian machine lacks (mosquitto for the broker; iproute2, nftables,
+# conntrack and dnsmasq-base for the test bed). Installed only when missing and only as root;
+# otherwise the tests say what to install.
 sysdeps:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
+	command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$$missing conntrack"; \
 	command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing="$$missing dnsmasq-base"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -18,7 +18,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "firmware"), ROOT]
 
-from tests.support.netbed import TARGETS, NetBed  # noqa: E402
+from host_tools.netbed import TARGETS, NetBed  # noqa: E402
 from tests.support.netbed_agent import BedAgent, bed_config, is_state  # noqa: E402
 
 STANDBY_PERIOD_S = 300  # the default probe.standby_interval_s

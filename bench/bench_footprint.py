@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 from host_tools import build  # noqa: E402
 from host_tools.emulator import Emulator  # noqa: E402
 from tests.support import paths, scenario  # noqa: E402
-from tests.support.netbed import TARGETS, NetBed  # noqa: E402
+from host_tools.netbed import TARGETS, NetBed  # noqa: E402
 
 DRIVER = os.path.join(ROOT, "bench", "mp_footprint.py")
 GOAL_BUNDLE = 65536

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.support.netbed import TARGETS, NetBed
+from host_tools.netbed import TARGETS, NetBed
 from tests.support.netbed_agent import BedAgent, bed_config, is_state
 
 FAST = {"hold_down_s": 4}

@@ -9,7 +9,7 @@ import sys
 
 from tests.conftest import run_micropython
 from tests.support import paths
-from tests.support.netbed import NetBed
+from host_tools.netbed import NetBed
 
 SCENARIO = r"""
 import sys

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 
+from host_tools.netbed import shims
 from tests.support import paths
 from tests.support.fakeclock import FakeClock
 from wanwatch.events import EventBus
@@ -13,10 +14,27 @@ HOOK = os.path.join(paths.ROOT, "openwrt/wanwatch/files/etc/hotplug.d/iface/30-w
 
 
 def run_hook(run_dir, action, iface, device=""):
-    # the hook writes to /var/run/wanwatch: run it with that path pointed at the test's dir
-    script = open(HOOK).read().replace("dir=/var/run/wanwatch", "dir=%s" % run_dir).replace("logger ", ": ")
-    env = dict(os.environ, ACTION=action, INTERFACE=iface, DEVICE=device)
+    """The shipped hook as it is, with a `uci` on PATH that names run_dir as wanwatch.main.run_dir
+    (the bed's shim) and logger silenced."""
+    bin_dir = os.path.join(run_dir, "bin")
+    shims.write_uci(bin_dir, run_dir, os.path.join(bin_dir, "calls.log"))
+    script = open(HOOK).read().replace("logger ", ": ")
+    env = dict(os.environ, ACTION=action, INTERFACE=iface, DEVICE=device, PATH=bin_dir + ":" + os.environ["PATH"])
     subprocess.run(["sh", "-c", script], env=env, check=True)
+
+
+def test_hook_reads_run_dir_from_uci_and_falls_back(tmp_path):
+    run_hook(str(tmp_path), "ifup", "wan", "eth1")
+    assert open(tmp_path / "bin" / "calls.log").read() == "uci -q get wanwatch.main.run_dir\n"
+    assert '"interface":"wan"' in (tmp_path / "iface.events").read_text()
+    # no run_dir from uci (no uci at all): the default /var/run/wanwatch, pointed here for the test
+    fallback = tmp_path / "fallback"
+    fallback.mkdir()
+    script = open(HOOK).read().replace("logger ", ": ").replace("dir=/var/run/wanwatch", "dir=%s" % fallback)
+    assert "dir=%s" % fallback in script
+    env = dict(os.environ, ACTION="ifdown", INTERFACE="wwan", DEVICE="wwan0", PATH="/usr/bin:/bin")
+    subprocess.run(["sh", "-c", script], env=env, check=True)
+    assert '"interface":"wwan"' in (fallback / "iface.events").read_text()
 
 
 def test_hook_and_watcher(tmp_path):

@@ -13,7 +13,7 @@ DRIVER = os.path.join(paths.TESTS, "failover", "mpy_driver.py")
 
 
 def bed_config(actuator="openwrt", probe=None, failover=None, targets=None, status_s=1):
-    from tests.support.netbed import TARGETS
+    from host_tools.netbed import TARGETS
     t = list(targets or TARGETS)
     return {"links": [{"name": "wan", "device": "wan", "role": "primary", "metered": False, "targets": t},
                       {"name": "wwan", "device": "wwan", "role": "backup", "metered": True, "targets": t}],

@@ -28,7 +28,7 @@ import time
 from host_tools.emulator import Emulator
 
 from . import paths
-from .netbed import SERVER, TARGETS, NetBed
+from host_tools.netbed import SERVER, TARGETS, NetBed
 from .netbed_agent import RouterProcess
 
 DEVICE_ID = "footprint-1"
