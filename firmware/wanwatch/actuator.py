@@ -16,11 +16,12 @@
 # falls back to the main table: netifd's own choice.
 #
 # Commands: `ip` (iproute2: OpenWrt package ip-full), `conntrack` (package conntrack), and on
-# OpenWrt `ifup IFACE` (netifd) to restart a stuck session. They run through sysrun.run(): in the
+# OpenWrt `ifup IFACE` (netifd) to restart a stuck session and `touch -c` of netifd's
+# resolv.conf.auto after a switch (so dnsmasq re-tests its servers). They run through sysrun.run(): in the
 # background, awaited with a timeout, so a hung command never stalls a probe. Names come from the
 # validated config (names.is_name), addresses from `ip`'s output only after names.ip_family.
 from . import sysrun
-from .names import ip_family, is_name
+from .names import ip_family, is_name, is_path
 
 RULE_MAIN = 30000
 TABLE_LINK = 30001      # + link index (per-link table, for DNS pinning)
@@ -166,7 +167,7 @@ class RoutingActuator(NoneActuator):
         return routes
 
     def _dns_servers(self, name):
-        path = self.f.get("resolv_file") if self.kind == "openwrt" else None
+        path = self.f.get("resolv_file")
         if not path:
             return []
         try:
@@ -202,6 +203,24 @@ class RoutingActuator(NoneActuator):
             else:
                 out.append("ip %s route replace unreachable default table %d" % (opt, TABLE_ACTIVE))
         return out
+
+    def _dns_nudge(self):
+        """After a switch the router's dnsmasq must stop asking the resolver it picked last (maybe
+        behind a dead line): it sticks to one for up to 20 s, but re-reads its resolv file when it
+        sees the file written and then asks all its servers at once — what netifd's own interface
+        events do. dnsmasq built with inotify (OpenWrt's is) watches for a close after writing,
+        one without it for a new mtime: the file is opened for appending and closed (nothing
+        written, so no race with netifd writing it) and touched."""
+        path = self.f.get("resolv_file")
+        if not path or not is_path(path):
+            return []
+        try:
+            import os
+            os.stat(path)
+            open(path, "a").close()
+        except OSError:
+            return []
+        return ["touch -c %s" % path]
 
     def _link_cmds(self, name):
         """The link's own table and the rules that send its DNS servers through it."""
@@ -251,11 +270,14 @@ class RoutingActuator(NoneActuator):
         if not ok:
             return False
         self.active = to
+        after = self._dns_nudge()  # only now: dnsmasq's next queries must take the new route
         if frm is not None and frm != to and self.f.get("flush_conntrack", True):
-            await self.flush_conntrack(frm)
+            after += self._conntrack_cmds(frm)
+        if after:
+            await self._run("after-switch", frm, after)
         return True
 
-    async def flush_conntrack(self, name):
+    def _conntrack_cmds(self, name):
         """Remove the NAT entries whose replies go to the old link's addresses — only those: a flow
         masqueraded on the old link is re-created on the new one by its next packet, everything
         else (LAN-internal flows, the new link's) is left alone."""
@@ -263,8 +285,7 @@ class RoutingActuator(NoneActuator):
         for fam in ("ipv4", "ipv6"):
             for a in (self.addrs.get(name) or {}).get(fam, ()):
                 cmds.append("conntrack -D -f %s --reply-dst %s >/dev/null 2>&1; :" % (fam, a))
-        if cmds:
-            await self._run("conntrack", name, cmds)
+        return cmds
 
     async def refresh(self, name):
         """netifd changed the link (ifup, ifupdate: new address, gateway, DNS): copy it again."""
@@ -284,7 +305,7 @@ class RoutingActuator(NoneActuator):
 
 
 class OpenWrtActuator(RoutingActuator):
-    """Routing as above, plus netifd's per-interface DNS (resolv.conf.auto) and session restarts."""
+    """Routing as above, plus session restarts through netifd."""
     kind = "openwrt"
     restarts_sessions = True
 

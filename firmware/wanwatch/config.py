@@ -2,7 +2,7 @@
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
 from .compat import loads
-from .names import ip_family, is_ip, is_name
+from .names import ip_family, is_ip, is_name, is_path
 
 VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
 ACTUATORS = ("openwrt", "linux-route", "none")
@@ -205,6 +205,8 @@ def validate(raw, src="<config>"):
                 continue
             if isinstance(d, str):
                 sv.get(k, "str")
+                if k == "resolv_file" and v and not is_path(v):
+                    sv.fail(k, "must be an absolute path of A-Z a-z 0-9 _ . - / (or \"\" for none), got %r" % v)
                 continue
             lo = 0 if k in ("payload_bytes", "session_restart_s") else 1 if k == "quorum" else 0.001
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo:

@@ -85,3 +85,16 @@ def ip_family(s):
     if is_ipv6(s, zone=False):
         return "ipv6"
     return None
+
+
+PATH_CHARS = NAME_CHARS + "/"
+
+
+def is_path(s, maxlen=128):
+    """An absolute file path of name characters only: safe as one shell argument."""
+    if not isinstance(s, str) or not 2 <= len(s) <= maxlen or s[0] != "/" or ".." in s:
+        return False
+    for c in s:
+        if c not in PATH_CHARS:
+            return False
+    return True

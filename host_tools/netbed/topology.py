@@ -95,6 +95,8 @@ KILL = """table inet kill {
 \tchain from_cust {
 \t\ttype filter hook prerouting priority -300; policy accept;
 \t\tiifname "cust" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+\t\tiifname "cust" icmp type echo-request counter drop comment "echo"
+\t\tiifname "cust" icmpv6 type echo-request counter drop comment "echo6"
 \t\tiifname "cust" counter drop
 \t}
 \tchain to_cust {
@@ -399,6 +401,19 @@ class NetBed:
 
     def upstream_killed(self, link):
         return self._ns(self.isp[link], "nft", "list", "table", "inet", "kill", check=False).returncode == 0
+
+    def killed_echoes(self, link):
+        """Echo requests (both families) the ISP of `link` dropped since kill_upstream(): once the
+        LAN's traffic has moved to the other link, these are the router's own probes."""
+        r = self._ns(self.isp[link], "nft", "-j", "list", "table", "inet", "kill", check=False)
+        if r.returncode != 0:
+            return 0
+        n = 0
+        for item in json.loads(r.stdout)["nftables"]:
+            rule = item.get("rule")
+            if rule and rule.get("comment") in ("echo", "echo6"):
+                n += next(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
+        return n
 
     def isp_drops(self, link):
         """Packets the ISP of `link` dropped so far: {"bcp38", "bcp38_6", "dns_foreign", "dns_foreign6"}."""

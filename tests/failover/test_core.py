@@ -423,6 +423,7 @@ def test_switch_replaces_the_active_routes_and_flushes_only_the_old_links_nat_en
     route, ct = r.batches[-2], r.batches[-1]
     assert route == ["ip -4 route replace default dev wwan0 table 30100",
                      "ip -6 route replace unreachable default table 30100"]  # wwan has no IPv6
+    # (no resolv file configured: no dnsmasq nudge, the batch after the switch is conntrack only)
     assert ct == ["conntrack -D -f ipv4 --reply-dst 10.1.0.2 >/dev/null 2>&1; :",
                   "conntrack -D -f ipv6 --reply-dst 2001:db8:a::2 >/dev/null 2>&1; :"]
     assert run(a.activate("wan", "wwan"))
@@ -430,6 +431,19 @@ def test_switch_replaces_the_active_routes_and_flushes_only_the_old_links_nat_en
     quiet = RoutingActuator(LINKS, ev, str(tmp_path), {"flush_conntrack": False}, runner=FakeRunner())
     run(quiet.setup("wan"))
     assert run(quiet.activate("wwan", "wan")) and not any("conntrack" in c for b in quiet.runner.batches for c in b)
+
+
+def test_openwrt_switch_nudges_dnsmasq_to_ask_all_its_servers_again(fake_clock, tmp_path):
+    resolv = tmp_path / "resolv.conf.auto"
+    resolv.write_text("# Interface wan\nnameserver 10.1.53.53\n")
+    r = FakeRunner()
+    a = OpenWrtActuator(LINKS, EventBus(fake_clock), str(tmp_path), {"resolv_file": str(resolv)}, runner=r)
+    assert run(a.activate("wwan", "wan"))
+    assert any("table 30100" in c for c in r.batches[-2])
+    assert r.batches[-1][0] == "touch -c %s" % resolv  # after the route change, with the conntrack cleanup
+    bad = OpenWrtActuator(LINKS, EventBus(fake_clock), str(tmp_path), {"resolv_file": "/tmp/x;reboot"},
+                          runner=FakeRunner())
+    assert bad._dns_nudge() == []  # never a shell string from an unchecked path
 
 
 def test_a_failed_route_change_is_reported_and_not_a_switch(fake_clock, tmp_path):
