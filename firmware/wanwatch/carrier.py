@@ -203,6 +203,78 @@ def extract(toks, text, unit="MB"):
     return int(v * UNITS[(r[1] or unit).lower()] + 0.5)
 
 
+# --- the ledger's side (usage.UsageTracker t; here so that it is loaded only when configured) --------
+CAL_GROWTH = 10 ** 6  # a calibration is due only after 1 MB of traffic since the last one (or near a threshold)
+DAY = 86400
+
+
+def due(t, interval_s, near_pct):
+    """True when the active SIM may be asked for its balance now: interval_s since the last attempt
+    (persisted: a restart loop cannot ask more often), and either 1 MB of traffic since then or the
+    estimate within near_pct of the next threshold (the cap included)."""
+    L = t.ledgers[0] if t.ledgers else None
+    if L is None:
+        return False
+    now = int(t.clock.time())
+    ct = L["ct"]
+    if ct is not None and ct - DAY <= now < ct + interval_s:
+        return False  # (a clock stepped back more than a day does not block it forever)
+    if L["rx"] + L["tx"] - L["cg"] >= CAL_GROWTH:
+        return True
+    cap = t._cap(L)
+    if not cap:
+        return False
+    pct = t._used(L) * 100 / cap
+    for th in t.s["thresholds"]:
+        if th not in L["crossed"] and pct >= th - near_pct:
+            return True
+    return False
+
+
+def started(t):
+    """Record the attempt before the modem is asked (RAM and flash)."""
+    L = t.ledgers[0] if t.ledgers else None
+    if L is None:
+        return
+    L["ct"] = int(t.clock.time())
+    L["cg"] = L["rx"] + L["tx"]
+    t._ver += 1
+    t.save(True)
+
+
+def correct(t, value, nbytes, method):
+    """The carrier answered: `nbytes` remaining ("remaining") or used ("used") of the allowance.
+    The ledger's estimate of what is used (thresholds, forecast, used_pct) follows the carrier from
+    now on; emits usage_calibrated with the difference. Returns the event (None: no ledger)."""
+    now = int(t.clock.time())
+    L = t.ledgers[0] if t.ledgers else None
+    if L is None or not isinstance(nbytes, int) or nbytes < 0 or value not in VALUES:
+        return None
+    cap = t._cap(L)
+    tot = L["rx"] + L["tx"]
+    before = t._used(L)
+    before_rem = t._carrier_rem(L, cap)
+    if value == "used":
+        used, rem = nbytes, None
+    else:
+        used, rem = (cap - nbytes if cap else None), nbytes
+    L["cal"] = [now, tot, used, rem, method]
+    if used is not None:
+        diff = used - before
+    elif before_rem is not None:
+        diff = before_rem - rem  # no cap: compared with the previous answer carried forward
+    else:
+        diff = None
+    t._ver += 1
+    t.save(True)
+    ev = t.events.emit("usage_calibrated", iccid=L["iccid"], method=method, value=value, carrier_bytes=nbytes,
+                       carrier_used_bytes=used if used is None or used > 0 else 0,
+                       carrier_remaining_bytes=t._carrier_rem(L, cap), estimate_used_bytes=before,
+                       diff_bytes=diff, total_bytes=tot, cap_bytes=cap, used_pct=t._used_pct(L, cap))
+    t._check(L, now)
+    return ev
+
+
 # --- config ---------------------------------------------------------------------------------------
 def _num(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -335,9 +407,9 @@ class Calibrator:
         e = self.entry_for(m.iccid)
         if e is None or m.state != "ready" or m.driver is None or not m.driver.network.get("registered"):
             return None
-        if not self.usage.calibration_due(e["interval_s"], e["near_pct"]):
+        if not due(self.usage, e["interval_s"], e["near_pct"]):
             return None
-        self.usage.calibration_started()
+        started(self.usage)
         self.attempts += 1
         if e["method"] == "ussd":
             return await self._ussd(e)
@@ -348,7 +420,7 @@ class Calibrator:
         if n is None:
             _log("%s reply does not match the pattern, ledger unchanged: %s" % (e["method"], clip(text)))
             return False
-        ev = self.usage.calibrate(e["value"], n, e["method"])
+        ev = correct(self.usage, e["value"], n, e["method"])
         if ev is not None:
             _log("carrier: %d bytes %s, %s bytes off the estimate" % (n, e["value"], ev.get("diff_bytes")))
         return ev

@@ -26,7 +26,6 @@ MAX_HIST = 3
 FILE = "/usage.json"
 SAVE_MB_MIN = 5       # flash_save_mb default: 1 % of the cap, clamped to 5..50 MB;
 SAVE_MB_MAX = 50      # without a cap 5 MB (a pay-per-MB SIM bills every byte)
-CAL_GROWTH = MB       # a calibration is due only after 1 MB of traffic (or near a threshold)
 ACTIONS = ("none", "alert_sms")
 SOURCES = ("auto", "kernel", "modem")
 DEFAULTS = {"cap_mb": None, "reset_day": 1, "reset_hour": 0, "utc_offset_min": 0,
@@ -617,71 +616,6 @@ class UsageTracker:
         if L is self.ledgers[0]:
             self._fc = self._forecast(L, now)
         return True
-
-    # --- carrier calibration (carrier.py asks; the ledger decides and keeps the result) -----------
-    def calibration_due(self, interval_s, near_pct):
-        """True when the active SIM may be asked for its balance now: interval_s since the last
-        attempt (persisted: a restart loop cannot ask more often), and either 1 MB of traffic since
-        then or the estimate within near_pct of the next threshold (the cap included)."""
-        L = self.ledgers[0] if self.ledgers else None
-        if L is None:
-            return False
-        now = int(self.clock.time())
-        ct = L["ct"]
-        if ct is not None and ct - DAY <= now < ct + interval_s:
-            return False  # (a clock stepped back more than a day does not block it forever)
-        if L["rx"] + L["tx"] - L["cg"] >= CAL_GROWTH:
-            return True
-        cap = self._cap(L)
-        if not cap:
-            return False
-        pct = self._used(L) * 100 / cap
-        for t in self.s["thresholds"]:
-            if t not in L["crossed"] and pct >= t - near_pct:
-                return True
-        return False
-
-    def calibration_started(self):
-        """Record the attempt before the modem is asked (RAM and flash)."""
-        L = self.ledgers[0] if self.ledgers else None
-        if L is None:
-            return
-        L["ct"] = int(self.clock.time())
-        L["cg"] = L["rx"] + L["tx"]
-        self._ver += 1
-        self.save(True)
-
-    def calibrate(self, value, nbytes, method):
-        """The carrier answered: `nbytes` remaining ("remaining") or used ("used") of the allowance.
-        The estimate of what is used (thresholds, forecast, used_pct) follows the carrier from now
-        on; emits usage_calibrated with the difference. Returns the event (None: no ledger)."""
-        now = int(self.clock.time())
-        L = self.ledgers[0] if self.ledgers else None
-        if L is None or not _int(nbytes) or nbytes < 0 or value not in ("remaining", "used"):
-            return None
-        cap = self._cap(L)
-        tot = L["rx"] + L["tx"]
-        before = self._used(L)
-        before_rem = self._carrier_rem(L, cap)
-        if value == "used":
-            used, rem = nbytes, None
-        else:
-            used, rem = (cap - nbytes if cap else None), nbytes
-        L["cal"] = [now, tot, used, rem, method]
-        if used is not None:
-            diff = used - before
-        elif before_rem is not None:
-            diff = before_rem - rem  # no cap: compared with the previous answer carried forward
-        else:
-            diff = None
-        self._ver += 1
-        self.save(True)
-        ev = self.events.emit("usage_calibrated", iccid=L["iccid"], method=method, value=value, carrier_bytes=nbytes,
-                              carrier_used_bytes=used if used is None or used > 0 else 0,
-                              carrier_remaining_bytes=self._carrier_rem(L, cap), estimate_used_bytes=before,
-                              diff_bytes=diff, total_bytes=tot, cap_bytes=cap, used_pct=self._used_pct(L, cap))
-        self._check(L, now)
-        return ev
 
     def ledger(self, iccid):
         """A copy of the ledger of one SIM (None if unknown): for tests and diagnostics."""

@@ -83,7 +83,7 @@ def test_remaining_reply_corrects_the_estimate_and_thresholds(tmp_path):
     r = Rig(tmp_path, cap_mb=1000)
     r.traffic(0)
     r.traffic(400 * MB)
-    ev = r.t.calibrate("remaining", 300 * MB, "ussd")  # the carrier counted 700 MB, we 400 MB
+    ev = C.correct(r.t, "remaining", 300 * MB, "ussd")  # the carrier counted 700 MB, we 400 MB
     assert ev["type"] == "usage_calibrated" and ev["diff_bytes"] == 300 * MB
     assert ev["carrier_used_bytes"] == 700 * MB and ev["estimate_used_bytes"] == 400 * MB
     st = r.t.status()
@@ -104,12 +104,12 @@ def test_used_reply_without_cap_and_rollover(tmp_path):
     r = Rig(tmp_path)
     r.traffic(0)
     r.traffic(10 * MB)
-    ev = r.t.calibrate("used", 12 * MB, "sms")
+    ev = C.correct(r.t, "used", 12 * MB, "sms")
     assert ev["diff_bytes"] == 2 * MB and ev["cap_bytes"] is None and ev["used_pct"] is None
     st = r.t.status()
     assert st["carrier_used_bytes"] == 12 * MB and st["carrier_remaining_bytes"] is None
     assert st["remaining_bytes"] is None
-    ev = r.t.calibrate("remaining", 5 * MB, "sms")  # remaining without a cap: shown, nothing to correct
+    ev = C.correct(r.t, "remaining", 5 * MB, "sms")  # remaining without a cap: shown, nothing to correct
     assert ev["carrier_used_bytes"] is None and ev["diff_bytes"] is None
     r.traffic(1 * MB)
     assert r.t.status()["carrier_remaining_bytes"] == 4 * MB
@@ -122,24 +122,24 @@ def test_used_reply_without_cap_and_rollover(tmp_path):
 def test_due_after_traffic_or_near_a_threshold_never_more_often(tmp_path):
     r = Rig(tmp_path, cap_mb=1000)
     r.traffic(0)
-    assert not r.t.calibration_due(3600, 5)  # no traffic yet, far from 50 %
+    assert not C.due(r.t, 3600, 5)  # no traffic yet, far from 50 %
     r.traffic(2 * MB)
-    assert r.t.calibration_due(3600, 5)
-    r.t.calibration_started()
-    assert not r.t.calibration_due(3600, 5)
+    assert C.due(r.t, 3600, 5)
+    C.started(r.t)
+    assert not C.due(r.t, 3600, 5)
     r.traffic(2 * MB, step=3599)
-    assert not r.t.calibration_due(3600, 5)  # not within the interval, whatever the traffic
+    assert not C.due(r.t, 3600, 5)  # not within the interval, whatever the traffic
     r.traffic(0, step=1)
-    assert r.t.calibration_due(3600, 5)
-    r.t.calibration_started()
+    assert C.due(r.t, 3600, 5)
+    C.started(r.t)
     r.clock.advance(3600)
-    assert not r.t.calibration_due(3600, 5)  # idle since: not asked
-    r.t.calibrate("used", 460 * MB, "ussd")  # 46 %: within 5 of the 50 % threshold
-    assert r.t.calibration_due(3600, 5)
-    r.t.calibration_started()
+    assert not C.due(r.t, 3600, 5)  # idle since: not asked
+    C.correct(r.t, "used", 460 * MB, "ussd")  # 46 %: within 5 of the 50 % threshold
+    assert C.due(r.t, 3600, 5)
+    C.started(r.t)
     r.restart()  # the attempt time is on flash: a restart loop does not ask again
     r.clock.advance(60)
-    assert not r.t.calibration_due(3600, 5)
+    assert not C.due(r.t, 3600, 5)
 
 
 class Mini:
