@@ -76,6 +76,8 @@ def check_usage(u):
                 ok = False
         if not ok:
             bad.append(("thresholds", "must be a list of 1-10 percentages > 0"))
+        elif u.get("at_cap_action") == "alert_sms" and max(t) < 100:
+            bad.append(("thresholds", "alert_sms acts at a threshold of 100 or more: add 100"))
     if u.get("sys_root") is not None and not isinstance(u.get("sys_root"), str):
         bad.append(("sys_root", "must be a string"))
     if u.get("calibration") is not None:

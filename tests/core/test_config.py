@@ -55,6 +55,8 @@ BAD = [
     (dict(GOOD, usage={"flash_save": 5}), "usage.flash_save", "unknown key"),
     (dict(GOOD, usage={"at_cap_action": "block"}), "usage.at_cap_action", "none, alert_sms"),
     (dict(GOOD, usage={"at_cap_action": "alert_sms"}), "usage.at_cap_action", "needs sms.numbers"),
+    (dict(GOOD, usage={"at_cap_action": "alert_sms", "thresholds": [50, 90]}, sms={"numbers": ["+4917012"]}),
+     "usage.thresholds", "add 100"),
     (dict(GOOD, usage={"calibration": {"method": "ussd"}}), "usage.calibration", "list of 1-4"),
     (dict(GOOD, usage={"calibration": [{"method": "ussd", "code": "*123#", "pattern": "left {num} {num}"}]}),
      "usage.calibration[0].pattern", "{num} exactly once"),
