@@ -36,6 +36,7 @@ class Agent:
         self.usage = None
         self.reporter = None
         self.hotplug = None
+        self.carrier = None
         self._build_parts()
 
     # --- construction -------------------------------------------------------------------------
@@ -60,6 +61,11 @@ class Agent:
         if (cfg.get("sms") or {}).get("numbers"):
             from .smsalert import SmsAlert
             sms = SmsAlert(cfg, clock, events, self._send_sms, cfg["state_dir"])
+            if self.usage.s["at_cap_action"] == "alert_sms":
+                self.usage.at_cap_hook = sms.alert  # texted at 100 % whatever the broker's state
+        if cfg["usage"].get("calibration"):
+            from .carrier import Calibrator  # loaded only when a calibration is configured
+            self.carrier = Calibrator(cfg["usage"]["calibration"], clock, self.modem, self.usage)
         from .hotplug import HotplugWatcher
         self.hotplug = HotplugWatcher(cfg["run_dir"], clock, events, on_iface=self.links.on_iface)
         from .reporter import Reporter
@@ -186,6 +192,8 @@ class Agent:
         self.events.emit("agent_start", device_id=self.cfg["device_id"], version=VERSION)
         parts = [self.modem.run(), self.links.run(), self.usage.run(), self.reporter.run(),
                  self._status_file_loop(), self.hotplug.run()]
+        if self.carrier is not None:
+            parts.append(self.carrier.run())
         import os
         if os.getenv("WANWATCH_MEMSTAT"):  # benchmarks: peak heap use, printed periodically
             parts.append(_memstat(float(os.getenv("WANWATCH_MEMSTAT"))))

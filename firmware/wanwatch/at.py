@@ -6,7 +6,8 @@ from .compat import Wakeable, asyncio
 MAX_LINE = 512
 DEFAULT_TIMEOUT = 5.0
 # commands that take long on real modems (at-modems.md §2)
-SLOW = (("AT+COPS=?", 180.0), ("AT+CMGS", 60.0), ("AT+CFUN", 30.0), ("AT+QENG", 5.0), ("AT+QTEMP", 5.0))
+SLOW = (("AT+COPS=?", 180.0), ("AT+CMGS", 60.0), ("AT+CFUN", 30.0), ("AT+CUSD=1,", 30.0), ("AT+QENG", 5.0),
+        ("AT+QTEMP", 5.0))
 FINALS = ("OK", "ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT", "ABORTED")
 # commands whose reply lines carry no "+XXX:" prefix
 BARE = ("ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GSN", "AT+CIMI", "AT+GMI", "AT+GMM", "AT+GMR",
@@ -15,7 +16,7 @@ BARE = ("ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GSN", "AT+CIMI", 
 URC_STARTS = ("RDY", "+CPIN:", "+QIND:", "+QUSIM:", "SMS DONE", "PB DONE", "+CGEV:", "POWERED DOWN", "+CFUN:",
               "*ATREADY", "^HCSQ:", "^SYSSTART", "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+QIURC:",
               "Call Ready", "SMS Ready", "+CMTI:", "RING", "+CRING:", "*ISIMAID", "+CTZV:", "+CTZE:", "+NITZ",
-              "^MODE:", "^RSSI:", "+QSTK", "+STIN", "+PACSP", "*COPN")
+              "^MODE:", "^RSSI:", "+QSTK", "+STIN", "+PACSP", "*COPN", "+CUSD:")
 
 
 class Response:

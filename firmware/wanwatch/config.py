@@ -181,6 +181,8 @@ def validate(raw, src="<config>"):
     # sections owned by later features: passed through as objects, validated by their owners
     for k in ("probe", "failover", "commands", "sms", "recovery", "console"):
         cfg[k] = top.get(k, "dict", {})
+    if usage.get("at_cap_action") == "alert_sms" and not cfg["sms"].get("numbers"):
+        u.fail("at_cap_action", "alert_sms needs sms.numbers (the SMS fallback's recipients)")
     from .modem.recovery import DEFAULTS as RECOVERY_DEFAULTS
     rv = _V(src, cfg["recovery"], "recovery")
     for k in cfg["recovery"]:

@@ -1,8 +1,10 @@
 # smsalert.py: SMS fallback when the broker has been unreachable for a while and something
-# alert-worthy happens (failover, usage >= 95 %, usage forecast). The decision is pure (clock
-# injected, tested with FakeClock); sending goes through an injected async send_sms(number, text).
-# Rate limit: at most max_per_day alerts in any rolling 24 h, persisted (so a crash/restart loop
-# cannot spam), and the slot is recorded before sending for the same reason.
+# alert-worthy happens (failover, usage >= 95 %, usage forecast), and the at-cap alert that goes
+# whatever the broker's state (usage.at_cap_action: alert_sms, alert()). The decision is pure
+# (clock injected, tested with FakeClock); sending goes through an injected async
+# send_sms(number, text). Rate limit, shared by both: at most max_per_day alerts in any rolling
+# 24 h, persisted (so a crash/restart loop cannot spam), the slot recorded before sending for the
+# same reason; one event is never texted twice.
 from . import store
 from .compat import asyncio, exc_text
 
@@ -29,6 +31,7 @@ class SmsAlert:
         sent = st.get("sent") if isinstance(st, dict) else None
         self.sent = [int(t) for t in sent if isinstance(t, (int, float))] if isinstance(sent, list) else []
         self.suppressed = 0
+        self._texted = None  # (boot, seq) of the last event texted
 
     def text_for(self, ev):
         """The SMS text for an alert-worthy event, else None (pure)."""
@@ -78,12 +81,34 @@ class SmsAlert:
         text = self.decide(ev, down_for)
         if text is None:
             return None
+        self._book(ev)
+        return text
+
+    def alert(self, ev):
+        """usage.at_cap_action alert_sms: text this usage_threshold event now, whether the broker is
+        up or not, within the daily bound and unless the fallback already texted it. Sends in a
+        task (the caller is the usage sample, which must not wait); returns the text or None."""
+        if not self.numbers or self._texted == (ev.get("boot"), ev.get("seq")):
+            return None
+        self._prune(self.clock.time())
+        if len(self.sent) >= self.max_per_day:
+            self.suppressed += 1
+            print("wanwatch: at-cap SMS suppressed: %d sent in 24 h (sms.max_per_day)" % len(self.sent))
+            return None
+        cap = ev.get("cap_bytes")
+        text = ("wanwatch %s: backup SIM at %s%% of its %s MB cap" % (
+            self.device, ev.get("pct"), cap // 1000000 if isinstance(cap, int) else "?"))[:160]
+        self._book(ev)
+        asyncio.create_task(self.send(text, ev))
+        return text
+
+    def _book(self, ev):
+        self._texted = (ev.get("boot"), ev.get("seq"))
         self.sent.append(int(self.clock.time()))
         try:
             store.write_json(self.path, {"sent": self.sent})
         except OSError as e:
             print("wanwatch: sms state not saved:", exc_text(e))
-        return text
 
     async def send(self, text, ev=None):
         """Send text to every number (each bounded by a timeout); records an sms_sent event."""

@@ -99,6 +99,9 @@ def render(st, events=None, width=WIDTH):
     out.append("Data    %s %s of %s (%s)  own %s" % (
         _bar(None if pct is None else pct / 100.0), _mb(u.get("total_bytes")), _mb(u.get("cap_bytes")),
         _v(pct, "%.1f", " %"), _mb(u.get("own_bytes"))))
+    if u.get("carrier_at") is not None:
+        out.append("Carrier %s left, %s used  (asked %s)" % (_mb(u.get("carrier_remaining_bytes")),
+                                                          _mb(u.get("carrier_used_bytes")), _date(u.get("carrier_at"))))
     fe = u.get("forecast_exhaustion")
     warn = "  RUNS OUT EARLY" if fe is not None and u.get("cycle_end") is not None and fe < u["cycle_end"] else ""
     out.append("Cycle   %s..%s  empty %s%s" % (_date(u.get("cycle_start"))[:10], _date(u.get("cycle_end"))[:10],

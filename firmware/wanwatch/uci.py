@@ -7,6 +7,7 @@
 #   config link '<name>'              -> links[] in file order: device, role, metered, list target,
 #                                        list interface (netifd interfaces of the link: wan, wan6)
 #   config usage 'usage'              -> usage.{cap_mb, reset_day, reset_hour, thresholds (list)...}
+#   config calibration '<name>'       -> usage.calibration[] in file order: method, code, number...
 #   config mqtt 'mqtt'                -> mqtt.{host, port, prefix, tls, username, password, ...}
 #   config commands / sms / recovery / probe / failover -> same-named sections
 # Values are typed by key (numbers, booleans 0/1/true/false/on/off/yes/no); unknown keys pass
@@ -16,7 +17,8 @@ INT_KEYS = ("baud", "port", "reset_day", "reset_hour", "utc_offset_min", "max_le
             "keepalive_metered_s", "status_interval_s", "status_interval_metered_s", "outbox_max_entries",
             "outbox_max_bytes", "window_s", "max_per_day", "after_s", "sample_s", "ram_save_s", "flash_save_s")
 NUM_KEYS = ("cap_mb", "poll_s", "interval_s", "holddown_s", "max_rate_mbps", "min_pct", "timeout_min_s",
-            "session_restart_s", "session_restart_max_s")
+            "session_restart_s", "session_restart_max_s", "flash_save_mb", "flash_min_interval_s", "near_pct",
+            "timeout_s")
 BOOL_KEYS = ("metered", "tls", "enabled", "reboot", "flush_conntrack")
 LIST_KEYS = ("target", "interface", "thresholds", "numbers", "at_allow", "events")
 SECTIONS = ("modem", "usage", "mqtt", "commands", "sms", "recovery", "probe", "failover", "console")
@@ -140,12 +142,17 @@ def parse_uci(text, src="<uci>"):
                 else:
                     l[k] = _typed("link." + name, k, opts[k], src)
             links.append(l)
+        elif stype == "calibration":
+            d = {}
+            for k in opts:
+                d[k] = _typed("calibration", k, opts[k], src)
+            raw.setdefault("usage", {}).setdefault("calibration", []).append(d)
         elif stype in SECTIONS:
             d = raw.setdefault(stype, {})
             for k in opts:
                 d[k] = _typed(stype, k, opts[k], src)
         else:
-            raise _err(src, stype, "unknown section type (expected wanwatch, modem, link, %s)"
+            raise _err(src, stype, "unknown section type (expected wanwatch, modem, link, calibration, %s)"
                        % ", ".join(SECTIONS[1:]))
     if links:
         raw["links"] = links

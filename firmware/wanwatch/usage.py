@@ -3,10 +3,12 @@
 # persistence. See docs/usage.md for the design, the loss bounds and the config keys.
 #
 # Persistence: the same document is written atomically (temp + rename) to the RAM dir every
-# ram_save_s and to flash every flash_save_s and at every important change (threshold, forecast,
-# rollover, SIM swap, set_cap, reset). At start both are read and, per ledger, the larger
-# (generation, total) wins. The active ledger carries the raw counter baseline it was counted up
-# to, so a restart after a kill resumes exactly where the counters are now.
+# ram_save_s, to flash every flash_save_s, to flash whenever the ledger grew by flash_save_mb since
+# the last flash copy (no more often than flash_min_interval_s: a power cut loses at most that much)
+# and at every important change (threshold, forecast, rollover, SIM swap, set_cap, reset,
+# calibration). At start both are read and, per ledger, the larger (generation, total) wins. The
+# active ledger carries the raw counter baseline it was counted up to, so a restart after a kill
+# resumes exactly where the counters are now.
 from . import store
 from . import cycle
 from .compat import asyncio, exc_text
@@ -22,12 +24,15 @@ CLEAR_S = DAY           # a forecast warning clears when the projection moves > 
 MAX_BUCKETS = 25
 MAX_HIST = 3
 FILE = "/usage.json"
+SAVE_MB_MIN = 5       # flash_save_mb default: 1 % of the cap, clamped to 5..50 MB;
+SAVE_MB_MAX = 50      # without a cap 5 MB (a pay-per-MB SIM bills every byte)
 ACTIONS = ("none", "alert_sms")
 SOURCES = ("auto", "kernel", "modem")
 DEFAULTS = {"cap_mb": None, "reset_day": 1, "reset_hour": 0, "utc_offset_min": 0,
             "thresholds": [50, 80, 95, 100], "at_cap_action": "none", "sample_s": 10,
-            "ram_save_s": 60, "flash_save_s": 900, "source": "auto", "max_ledgers": 4,
-            "max_rate_mbps": 2000, "sys_root": "/sys/class/net"}
+            "ram_save_s": 60, "flash_save_s": 900, "flash_save_mb": None, "flash_min_interval_s": 60,
+            "source": "auto", "max_ledgers": 4, "max_rate_mbps": 2000, "sys_root": "/sys/class/net",
+            "calibration": None}
 
 
 def _num(v):
@@ -41,13 +46,17 @@ def _int(v):
 # key: (lo, hi, integer only) for the numeric usage.* keys this module owns
 _RANGES = {"reset_day": (1, 31, 1), "reset_hour": (0, 23, 1), "utc_offset_min": (-840, 840, 1),
            "max_ledgers": (1, 16, 1), "sample_s": (0.01, 3600, 0), "ram_save_s": (0.01, 86400, 0),
-           "flash_save_s": (0.01, 604800, 0), "max_rate_mbps": (1, 100000, 0)}
+           "flash_save_s": (0.01, 604800, 0), "max_rate_mbps": (1, 100000, 0),
+           "flash_save_mb": (0.01, 100000, 0), "flash_min_interval_s": (0.01, 86400, 0)}
 _CHOICES = {"at_cap_action": ACTIONS, "source": SOURCES}
 
 
 def check_usage(u):
     """[(key, reason)] for the usage.* keys this module owns (empty = valid); for config.py."""
     bad = []
+    for k in u:
+        if k not in DEFAULTS:  # a typo must not silently fall back to a default
+            bad.append((k, "unknown key (known: %s)" % ", ".join(sorted(DEFAULTS))))
     c = u.get("cap_mb")
     if c is not None and (not _num(c) or c <= 0):
         bad.append(("cap_mb", "must be a number > 0 or null"))
@@ -67,8 +76,14 @@ def check_usage(u):
                 ok = False
         if not ok:
             bad.append(("thresholds", "must be a list of 1-10 percentages > 0"))
+        elif u.get("at_cap_action") == "alert_sms" and max(t) < 100:
+            bad.append(("thresholds", "alert_sms acts at a threshold of 100 or more: add 100"))
     if u.get("sys_root") is not None and not isinstance(u.get("sys_root"), str):
         bad.append(("sys_root", "must be a string"))
+    if u.get("calibration") is not None:
+        from .carrier import check  # loaded only when a calibration is configured
+        for k, why in check(u["calibration"]):
+            bad.append(("calibration" + k, why))
     return bad
 
 
@@ -77,8 +92,9 @@ def settings(cfg):
     u = (cfg or {}).get("usage") or {}
     bad = {}
     for k, why in check_usage(u):
+        k = k.split("[")[0]
         bad[k] = True
-        _log("config usage.%s %s; using %r" % (k, why, DEFAULTS[k]))
+        _log("config usage.%s %s; using %r" % (k, why, DEFAULTS.get(k)))
     s = {}
     for k in DEFAULTS:
         v = u.get(k)
@@ -118,6 +134,13 @@ def _clean(L):
                 hb.append([p[0], p[1]])
         out["hb"] = hb
         out["hist"] = [h for h in (L.get("hist") or []) if isinstance(h, list)][-MAX_HIST:]
+        c = L.get("cal")  # [at, total at, carrier used or None, carrier remaining or None, method]
+        ok = isinstance(c, list) and len(c) == 5 and _int(c[0]) and _int(c[1])
+        for x in (c[2:4] if ok else ()):
+            ok = ok and (x is None or _int(x))
+        out["cal"] = c if ok else None
+        out["ct"] = L.get("ct") if _int(L.get("ct")) else None  # last calibration attempt (epoch)
+        out["cg"] = L.get("cg") if _int(L.get("cg")) else 0     # total at that attempt
         raw = L.get("raw")
         out["raw"] = raw if isinstance(raw, dict) and _int(raw.get("rx")) and _int(raw.get("tx")) else None
         return out
@@ -201,6 +224,9 @@ class UsageTracker:
         mono = clock.monotonic()
         self._ram_t = mono
         self._flash_t = mono
+        self._flash_mono = None  # last flash save (None: none yet in this run, a byte save may go at once)
+        self._flash_tot = 0      # active ledger's total in the flash copy
+        self.flash_writes = 0
         for d in (ram_dir, flash_dir):
             try:
                 store.makedirs(d)
@@ -210,12 +236,17 @@ class UsageTracker:
 
     # --- persistence -----------------------------------------------------------------------------
     def _load(self):
-        docs = [store.read_json(self.ram_dir + FILE), store.read_json(self.flash_dir + FILE)]
+        fdoc = store.read_json(self.flash_dir + FILE)
+        docs = [store.read_json(self.ram_dir + FILE), fdoc]
         self.seq, ls = merge_docs(docs)
         self.ledgers = ls[:self.s["max_ledgers"]]
         if not self.ledgers:
             return
-        raw = self.ledgers[0]["raw"]
+        L0 = self.ledgers[0]
+        for F in merge_docs([fdoc])[1]:  # what the flash copy holds of the active ledger
+            if F["iccid"] == L0["iccid"] and F["gen"] == L0["gen"]:
+                self._flash_tot = F["rx"] + F["tx"]
+        raw = L0["raw"]
         if raw:
             src = raw.get("src")
             if (isinstance(src, str) and src.startswith("kernel") and raw.get("boot") and self.boot_id
@@ -248,9 +279,13 @@ class UsageTracker:
             try:
                 store.write_json(self.flash_dir + FILE, doc)
                 self._flash_ver = ver
+                self.flash_writes += 1
+                L = self.ledgers[0] if self.ledgers else None
+                self._flash_tot = L["rx"] + L["tx"] if L is not None else 0
             except OSError as e:
                 _log("flash save: " + exc_text(e))
             self._flash_t = mono
+            self._flash_mono = mono
         try:
             store.write_json(self.ram_dir + FILE, doc)
             self._ram_ver = ver
@@ -258,12 +293,33 @@ class UsageTracker:
             _log("ram save: " + exc_text(e))
         self._ram_t = mono
 
+    def save_bytes(self):
+        """Growth of the active ledger that makes a flash save due (usage.flash_save_mb; default
+        1 % of the cap, 5..50 MB, 5 MB without a cap)."""
+        mb = self.s["flash_save_mb"]
+        if mb is None:
+            cap = self._cap(self.ledgers[0] if self.ledgers else None)
+            mb = cap / (100 * MB) if cap else SAVE_MB_MIN
+            mb = SAVE_MB_MIN if mb < SAVE_MB_MIN else SAVE_MB_MAX if mb > SAVE_MB_MAX else mb
+        return int(mb * MB)
+
+    def unsaved_bytes(self):
+        """Bytes counted since the flash copy: what a power cut now would lose (plus the traffic
+        since the last sample)."""
+        L = self.ledgers[0] if self.ledgers else None
+        return L["rx"] + L["tx"] - self._flash_tot if L is not None else 0
+
+    def _grown(self, mono):
+        if self.unsaved_bytes() < self.save_bytes():
+            return False
+        return self._flash_mono is None or mono - self._flash_mono >= self.s["flash_min_interval_s"]
+
     def _maybe_save(self):
         mono = self.clock.monotonic()
         if self._force:
             self._force = False
             self.save(True)
-        elif self._ver != self._flash_ver and mono - self._flash_t >= self.s["flash_save_s"]:
+        elif self._ver != self._flash_ver and (mono - self._flash_t >= self.s["flash_save_s"] or self._grown(mono)):
             self.save(True)
         elif self._ver != self._ram_ver and mono - self._ram_t >= self.s["ram_save_s"]:
             self.save(False)
@@ -278,7 +334,7 @@ class UsageTracker:
         s, e = self._bounds(now)
         return {"iccid": iccid, "gen": 0, "start": s, "end": e, "rx": 0, "tx": 0, "own": 0,
                 "crossed": [], "fc": 0, "cap": None, "cap_at": None, "since": now, "hb": [],
-                "hist": [], "raw": None}
+                "hist": [], "cal": None, "ct": None, "cg": 0, "raw": None}
 
     def _find(self, iccid):
         for L in self.ledgers:
@@ -340,6 +396,8 @@ class UsageTracker:
             L["fc"] = 0
             L["cap"] = None  # a remote set_cap lasts until the end of its cycle
             L["cap_at"] = None
+            L["cal"] = None  # the carrier's figure was for the cycle that ended
+            L["cg"] = 0
             L["since"] = now
             L["hb"] = []
             L["gen"] += 1
@@ -413,7 +471,7 @@ class UsageTracker:
         cap = self._cap(L)
         if L is None or not cap:
             return None
-        used = L["rx"] + L["tx"]
+        used = self._used(L)
         if used >= cap:
             return L["cap_at"] if L["cap_at"] is not None else now
         r = self._rate(L, now)
@@ -424,11 +482,35 @@ class UsageTracker:
     def _used_pct(self, L, cap):
         if not cap or L is None:
             return None
-        return ((L["rx"] + L["tx"]) * 1000 // cap) / 10  # floor to 0.1: 99.96 is not 100.0
+        return (self._used(L) * 1000 // cap) / 10  # floor to 0.1: 99.96 is not 100.0
+
+    @staticmethod
+    def _used(L):
+        """Best estimate of the allowance used: the carrier's last figure plus what the router
+        counted since, once the carrier answered in this cycle; the router's own count otherwise."""
+        tot = L["rx"] + L["tx"]
+        c = L["cal"]
+        if c is not None and c[2] is not None:
+            u = c[2] + tot - c[1]
+            return u if u > 0 else 0
+        return tot
+
+    def _carrier_rem(self, L, cap):
+        """The carrier's remaining allowance carried forward by the traffic since it answered."""
+        c = L["cal"]
+        if c is None:
+            return None
+        if c[3] is not None:
+            r = c[3] - (L["rx"] + L["tx"] - c[1])
+        elif c[2] is not None and cap:
+            r = cap - self._used(L)
+        else:
+            return None
+        return r if r > 0 else 0
 
     def _check(self, L, now):
         cap = self._cap(L)
-        used = L["rx"] + L["tx"]
+        used = self._used(L)
         new = []
         if cap:
             for t in self.s["thresholds"]:
@@ -445,7 +527,8 @@ class UsageTracker:
             self.save(True)  # persisted before it is announced: never repeated after a restart
             for t in new:
                 f = {"iccid": L["iccid"], "pct": t, "used_pct": self._used_pct(L, cap),
-                     "total_bytes": used, "cap_bytes": cap, "cycle_end": L["end"]}
+                     "total_bytes": L["rx"] + L["tx"], "used_bytes": used, "cap_bytes": cap,
+                     "cycle_end": L["end"]}
                 if t >= 100:
                     f["action"] = self.s["at_cap_action"]
                 ev = self.events.emit("usage_threshold", **f)
@@ -464,7 +547,8 @@ class UsageTracker:
             self.save(True)
             self.events.emit("usage_forecast", iccid=L["iccid"], exhaustion=cycle.iso_utc(fc),
                              exhaustion_ts=fc, cycle_end=L["end"], rate_bps=int(self._rate(L, now) or 0),
-                             used_pct=self._used_pct(L, cap), total_bytes=used, cap_bytes=cap)
+                             used_pct=self._used_pct(L, cap), total_bytes=L["rx"] + L["tx"], used_bytes=used,
+                             cap_bytes=cap)
         elif L["fc"] and (fc is None or L["end"] is None or fc > L["end"] + CLEAR_S):
             L["fc"] = 0  # the burn slowed down: a new trend may warn again
             self._ver += 1
@@ -499,7 +583,7 @@ class UsageTracker:
         prev = self._cap(L)
         L["cap"] = int(mb * MB) if mb is not None else None
         cap = self._cap(L)
-        used = L["rx"] + L["tx"]
+        used = self._used(L)
         L["crossed"] = [t for t in L["crossed"] if cap and used * 100 >= t * cap]
         if not cap or used < cap:
             L["cap_at"] = None
@@ -522,6 +606,8 @@ class UsageTracker:
         L["crossed"] = []
         L["fc"] = 0
         L["cap_at"] = None
+        L["cal"] = None
+        L["cg"] = 0
         L["hb"] = []
         L["since"] = now
         L["gen"] += 1  # the reset wins over older, larger copies at the next start
@@ -546,11 +632,16 @@ class UsageTracker:
             s, e = self._bounds(int(self.clock.time()))
             return {"iccid": None, "rx_bytes": None, "tx_bytes": None, "total_bytes": None,
                     "cap_bytes": cap, "used_pct": None, "cycle_start": s, "cycle_end": e,
-                    "forecast_exhaustion": None, "own_bytes": None}
+                    "forecast_exhaustion": None, "own_bytes": None, "remaining_bytes": None,
+                    "carrier_used_bytes": None, "carrier_remaining_bytes": None, "carrier_at": None}
+        tot = L["rx"] + L["tx"]
+        c = L["cal"]
         return {"iccid": L["iccid"], "rx_bytes": L["rx"], "tx_bytes": L["tx"],
-                "total_bytes": L["rx"] + L["tx"], "cap_bytes": cap, "used_pct": self._used_pct(L, cap),
+                "total_bytes": tot, "cap_bytes": cap, "used_pct": self._used_pct(L, cap),
                 "cycle_start": L["start"], "cycle_end": L["end"], "forecast_exhaustion": self._fc,
-                "own_bytes": L["own"]}
+                "own_bytes": L["own"], "remaining_bytes": (cap - tot if tot < cap else 0) if cap else None,
+                "carrier_used_bytes": self._used(L) if c is not None and c[2] is not None else None,
+                "carrier_remaining_bytes": self._carrier_rem(L, cap), "carrier_at": c[0] if c else None}
 
     async def read_counters(self):
         """(rx, tx, source, gen) from the configured source, or None when nothing is readable."""

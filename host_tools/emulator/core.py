@@ -19,6 +19,7 @@ from .replay import load_replay
 
 CTRL_Z = 0x1A
 ESC = 0x1B
+SIM_SLOTS = 30  # SMS a SIM holds
 
 
 class Emulator:
@@ -40,6 +41,11 @@ class Emulator:
         self.commands = []
         self.sms_sent = []
         self._sms = None  # pending AT+CMGS number while collecting text
+        self.ussd = {}           # code -> (reply text, dcs): the network's scripted USSD answers
+        self.ussd_inline = False  # answer +CUSD before the OK (some modems) instead of a URC after it
+        self.ussd_delay = 0.3
+        self.inbox = {}          # SIM index -> [status, sender, timestamp, text]
+        self.sms_replies = []    # (number, keyword, sender, text, delay): the network answers an SMS
         self._buf = b""
         self._pending_urcs = []
         self.master = self.slave = None
@@ -119,6 +125,34 @@ class Emulator:
             for u in self.profile.BOOT_URCS:
                 self.inject_urc(u)
         threading.Thread(target=boot, daemon=True).start()
+
+    def ussd_reply(self, code, text, dcs=15):
+        """The network answers AT+CUSD=1,"<code>" with text (a \n in it spans lines, as real
+        networks do; dcs 72 sends it as hex UCS2). None removes the code (answer +CUSD: 4)."""
+        with self.lock:
+            if text is None:
+                self.ussd.pop(code, None)
+            else:
+                self.ussd[code] = (text, dcs)
+
+    def deliver_sms(self, sender, text):
+        """An SMS arrives: stored in the first free SIM slot and announced as +CMTI: "SM",<index>.
+        Returns the index, or None when the SIM is full."""
+        with self.lock:
+            idx = 0
+            while idx in self.inbox:
+                idx += 1
+            if idx >= SIM_SLOTS:
+                return None
+            self.inbox[idx] = ["REC UNREAD", sender, time.strftime("%y/%m/%d,%H:%M:%S+00"), text]
+        self.inject_urc('+CMTI: "SM",%d' % idx)
+        return idx
+
+    def auto_reply(self, number, sender, text, keyword=None, delay=0.5):
+        """When an SMS to number (containing keyword, any case, if given) is sent, the network
+        answers with text from sender after delay seconds."""
+        with self.lock:
+            self.sms_replies.append((number, keyword, sender, text, delay))
 
     def hang(self, seconds=None):
         self.hung_until = float("inf") if seconds is None else time.time() + seconds
@@ -208,9 +242,14 @@ class Emulator:
             number, text = self._sms
             self._sms = None
             with self.lock:
-                self.sms_sent.append((number, text.decode(errors="replace")))
+                body = text.decode(errors="replace")
+                self.sms_sent.append((number, body))
                 mr = len(self.sms_sent) % 256
+                due = [r for r in self.sms_replies
+                       if r[0] == number and (r[1] is None or r[1].lower() in body.lower())]
             self._write(b"\r\n+CMGS: %d\r\n\r\nOK\r\n" % mr)
+            for _, _, sender, reply, delay in due:
+                threading.Timer(delay, self.deliver_sms, (sender, reply)).start()
         elif b == ESC:
             self._sms = None
             self._write(b"\r\nOK\r\n")
@@ -279,10 +318,65 @@ class Emulator:
                     return [], "+CMS ERROR: 310"
                 self._sms = (cmd.split("=", 1)[1].strip('"'), b"")
                 return [], "PROMPT"
+            if u.startswith(("AT+CUSD", "AT+CMGR=", "AT+CMGD=", "AT+CPMS", "AT+CMGL", "AT+CNMI")):
+                return self._messages(cmd, u)
             res = self.profile.answer(self, cmd, u)
         if res is None:
             return [], "ERROR"
         return res
+
+    def _messages(self, cmd, u):
+        """USSD and the SIM's received messages (text mode), the same for every profile."""
+        if self.state["cpin"] is None:
+            return [], "+CMS ERROR: 310" if not u.startswith("AT+CUSD") else self.error(10, "SIM not inserted")
+        if u.startswith("AT+CUSD"):
+            if u == "AT+CUSD?":
+                return ["+CUSD: 1"], "OK"
+            args = cmd.split("=", 1)[1].split(",") if "=" in cmd else []
+            if not args or args[0].strip() not in ("0", "1", "2"):
+                return [], self.error(50, "incorrect parameters")
+            if len(args) < 2:
+                return [], "OK"  # presentation on/off, or cancel the session
+            code = args[1].strip().strip('"')
+            text, dcs = self.ussd.get(code, (None, None))
+            if text is None:
+                line = "+CUSD: 4"
+            else:
+                if dcs == 72:
+                    text = text.encode("utf-16-be").hex().upper()
+                line = '+CUSD: 0,"%s",%d' % (text, dcs)
+            if self.ussd_inline:
+                return [line], "OK"
+            threading.Timer(self.ussd_delay, self.inject_urc, (line,)).start()
+            return [], "OK"
+        if u.startswith("AT+CNMI"):
+            return [], "OK"
+        if u.startswith("AT+CPMS"):
+            n = len(self.inbox)
+            return ["+CPMS: %d,%d,%d,%d,%d,%d" % (n, SIM_SLOTS, n, SIM_SLOTS, n, SIM_SLOTS)], "OK"
+        if u.startswith("AT+CMGL"):
+            lines = []
+            for i in sorted(self.inbox):
+                st, sender, ts, text = self.inbox[i]
+                lines += ['+CMGL: %d,"%s","%s",,"%s"' % (i, st, sender, ts)] + text.split("\n")
+            return lines, "OK"
+        try:
+            arg = u.split("=", 1)[1].split(",")
+            idx = int(arg[0])
+        except (IndexError, ValueError):
+            return [], "+CMS ERROR: 321"
+        if u.startswith("AT+CMGD="):
+            if len(arg) > 1 and arg[1].strip() == "4":
+                self.inbox.clear()
+            else:
+                self.inbox.pop(idx, None)
+            return [], "OK"
+        msg = self.inbox.get(idx)
+        if msg is None:
+            return [], "+CMS ERROR: 321"  # invalid memory index
+        head = '+CMGR: "%s","%s",,"%s"' % (msg[0], msg[1], msg[2])
+        msg[0] = "REC READ"
+        return [head] + msg[3].split("\n"), "OK"
 
     def _answer_replay(self, cmd):
         """Lines to send for cmd from the replay file; a command not in the file gets ERROR. The same

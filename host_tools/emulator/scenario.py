@@ -10,6 +10,9 @@
   at 40 urc_flood 200                    a burst of URCs
   at 45 counters +1000000                data counters grow (rx and tx)
   at 50 urc +CEREG: 2                    one URC line
+  at 0 ussd *123# Te quedan 7.44 GB      the network's answer to a USSD code (none: +CUSD: 4)
+  at 55 sms_in +491700 Your data: 2 GB   an SMS arrives (+CMTI, read with AT+CMGR)
+  at 0 sms_reply 22555 o2 Datenvolumen von 2821 MB   SMS to 22555 is answered by "o2"
 Lines starting with # are comments.
 """
 
@@ -76,5 +79,15 @@ def apply_step(emu, action, args):
             emu.state["tx_bytes"] += n // 4
     elif action == "urc":
         emu.inject_urc(args)
+    elif action in ("ussd", "sms_in", "sms_reply"):
+        parts = args.split(None, 2 if action == "sms_reply" else 1)
+        if len(parts) < (3 if action == "sms_reply" else 1):
+            raise ScenarioError("%s needs %s" % (action, "NUMBER SENDER TEXT" if action == "sms_reply" else "two words"))
+        if action == "ussd":
+            emu.ussd_reply(parts[0], parts[1] if len(parts) > 1 and parts[1] != "none" else None)
+        elif action == "sms_in":
+            emu.deliver_sms(parts[0], parts[1] if len(parts) > 1 else "")
+        else:
+            emu.auto_reply(parts[0], parts[1], parts[2])
     else:
         raise ScenarioError("unknown action %r" % action)

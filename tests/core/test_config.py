@@ -61,6 +61,18 @@ BAD = [
     (dict(GOOD, actuator="shell"), "actuator", "must be one of"),
     (dict(GOOD, usage={"cap_mb": -5}), "usage.cap_mb", "> 0"),
     (dict(GOOD, usage={"reset_day": 32}), "usage.reset_day", "between 1 and 31"),
+    (dict(GOOD, usage={"flash_save_mb": 0}), "usage.flash_save_mb", "between 0.01 and 100000"),
+    (dict(GOOD, usage={"flash_min_interval_s": "1m"}), "usage.flash_min_interval_s", "must be a number"),
+    (dict(GOOD, usage={"flash_save": 5}), "usage.flash_save", "unknown key"),
+    (dict(GOOD, usage={"at_cap_action": "block"}), "usage.at_cap_action", "none, alert_sms"),
+    (dict(GOOD, usage={"at_cap_action": "alert_sms"}), "usage.at_cap_action", "needs sms.numbers"),
+    (dict(GOOD, usage={"at_cap_action": "alert_sms", "thresholds": [50, 90]}, sms={"numbers": ["+4917012"]}),
+     "usage.thresholds", "add 100"),
+    (dict(GOOD, usage={"calibration": {"method": "ussd"}}), "usage.calibration", "list of 1-4"),
+    (dict(GOOD, usage={"calibration": [{"method": "ussd", "code": "*123#", "pattern": "left {num} {num}"}]}),
+     "usage.calibration[0].pattern", "{num} exactly once"),
+    (dict(GOOD, usage={"calibration": [{"method": "sms", "number": "22555", "pattern": "{num}", "unit": "MiB",
+                                        "timeout_s": 0}]}), "usage.calibration[0].timeout_s", "between 1 and 600"),
     (dict(GOOD, mqtt={"port": 70000}), "mqtt.port", "between"),
     (dict(GOOD, mqtt={"prefix": "a/#"}), "mqtt.prefix", "wildcards"),
     (dict(GOOD, mqtt={"tls": "yes"}), "mqtt.tls", "true or false"),
@@ -134,3 +146,14 @@ def test_same_errors_under_micropython(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.split()
     assert lines.count("OK") == len(BAD), r.stdout
+
+
+def test_usage_keys_accepted(tmp_path):
+    cal = [{"method": "ussd", "code": "*133#", "pattern": "Te quedan {num} {unit}", "iccid_prefix": "8934"},
+           {"method": "sms", "number": "+4922555", "text": "DATA", "sender": "o2", "value": "used",
+            "pattern": "Datenvolumen von {num} {unit}", "unit": "GB", "interval_s": 43200, "near_pct": 2,
+            "timeout_s": 300}]
+    raw = dict(GOOD, usage={"cap_mb": 5000, "flash_save_mb": 20, "flash_min_interval_s": 120,
+                            "at_cap_action": "alert_sms", "calibration": cal}, sms={"numbers": ["+4917000000001"]})
+    cfg = config.load(write(tmp_path, raw))
+    assert cfg["usage"]["flash_save_mb"] == 20 and cfg["usage"]["calibration"] == cal

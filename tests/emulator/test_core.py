@@ -137,3 +137,30 @@ def test_play_steps_and_inject_urc():
     finally:
         s.close()
         emu.stop()
+
+
+def test_ussd_and_received_sms_on_the_wire():
+    emu, s = open_emu()
+    try:
+        xfer(s, b"ATE0\r")
+        emu.ussd_reply("*123#", "Te quedan 7.44 GB")
+        r = xfer(s, b'AT+CUSD=1,"*123#",15\r', wait=0.6)  # OK first, the network's answer as a URC
+        assert r == b'\r\nOK\r\n\r\n+CUSD: 0,"Te quedan 7.44 GB",15\r\n'
+        emu.ussd_inline = True
+        assert xfer(s, b'AT+CUSD=1,"*5#",15\r') == b"\r\n+CUSD: 4\r\n\r\nOK\r\n"  # unknown code
+        emu.apply("sms_reply", "22555 o2 Datenvolumen von 2821 MB")
+        xfer(s, b"AT+CMGF=1\r")
+        assert xfer(s, b'AT+CMGS="22555"\r') == b"\r\n> "
+        r = xfer(s, b"DATA\x1a", wait=1.0)  # sent, and the network's reply arrives as +CMTI
+        assert r.startswith(b"\r\n+CMGS: 1\r\n\r\nOK\r\n") and r.endswith(b'\r\n+CMTI: "SM",0\r\n')
+        r = xfer(s, b"AT+CMGR=0\r")
+        assert r.startswith(b'\r\n+CMGR: "REC UNREAD","o2",,"') and r.endswith(b"\r\nDatenvolumen von 2821 MB\r\n\r\nOK\r\n")
+        assert b"REC READ" in xfer(s, b"AT+CMGR=0\r")
+        assert xfer(s, b"AT+CMGD=0\r") == b"\r\nOK\r\n" and emu.inbox == {}
+        assert xfer(s, b"AT+CMGR=0\r") == b"\r\n+CMS ERROR: 321\r\n"
+        emu.apply("sms_in", "+4917012 Hallo du")
+        assert emu.inbox[0][1:] == ["+4917012", emu.inbox[0][2], "Hallo du"]
+        assert emu.sms_sent == [("22555", "DATA")]
+    finally:
+        s.close()
+        emu.stop()

@@ -88,3 +88,38 @@ def test_reporter_triggers_sms_when_broker_unreachable(tmp_path):
 
     r = asyncio.run(main())
     assert len(sent) == 1 and r.outbox.count == 3  # 2 failovers + sms_sent, all queued for MQTT
+
+
+CAP = {"type": "usage_threshold", "seq": 9, "boot": 2, "pct": 100, "used_pct": 100.2, "cap_bytes": 5_000_000_000}
+
+
+def test_at_cap_alert_goes_with_the_broker_up_within_the_daily_bound(tmp_path):
+    """usage.at_cap_action alert_sms: the tracker's hook texts at 100 % whatever the broker's state,
+    shares the rolling daily bound with the fallback and never texts one event twice."""
+    a, sent, bus, clock = make(tmp_path, max_per_day=2)
+
+    async def main():
+        t1 = a.alert(CAP)
+        again = a.alert(CAP)  # the same event: not twice
+        await asyncio.sleep(0.01)
+        return t1, again
+
+    t1, again = asyncio.run(main())
+    assert t1 == "wanwatch br-01: backup SIM at 100% of its 5000 MB cap" and again is None
+    assert sent == [("+4912345", t1)] and bus.recent[-1]["about"] == "usage_threshold"
+    assert a.consider(FAILOVER, 9999)  # the fallback takes the second slot of the day ...
+    assert asyncio.run(_alert(a, dict(CAP, seq=10))) is None and a.suppressed == 1  # ... so the bound holds
+    clock.advance(86401)
+    assert asyncio.run(_alert(a, dict(CAP, seq=11)))
+
+
+def test_at_cap_alert_skips_an_event_the_fallback_texted(tmp_path):
+    a, sent, bus, _ = make(tmp_path)
+    assert a.consider(CAP, 9999)  # broker down long enough: the fallback texted this very event
+    assert asyncio.run(_alert(a, CAP)) is None and len(a.sent) == 1
+
+
+async def _alert(a, ev):
+    r = a.alert(ev)
+    await asyncio.sleep(0)
+    return r

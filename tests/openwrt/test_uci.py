@@ -31,7 +31,49 @@ config usage
     assert raw["device_id"] == "shop 1" and raw["usage"]["thresholds"] == [50, 90]
 
 
+def test_usage_save_calibration_and_cap_sms_keys():
+    raw = uci.parse_uci("""
+config usage 'usage'
+	option cap_mb '5000'
+	option flash_save_mb '12.5'
+	option flash_min_interval_s '30'
+	option at_cap_action 'alert_sms'
+config sms 'sms'
+	list numbers '+4917000000001'
+config calibration 'digi'
+	option method 'ussd'
+	option code '*133#'
+	option pattern 'Te quedan {num} {unit}'
+	option iccid_prefix '8934'
+config calibration 'o2'
+	option method 'sms'
+	option number '22555'
+	option text 'DATA'
+	option value 'used'
+	option pattern 'Datenvolumen von {num} {unit}'
+	option interval_s '43200'
+	option near_pct '2.5'
+	option timeout_s '300'
+""")
+    u = raw["usage"]
+    assert u["flash_save_mb"] == 12.5 and u["flash_min_interval_s"] == 30 and u["at_cap_action"] == "alert_sms"
+    assert [c["method"] for c in u["calibration"]] == ["ussd", "sms"]
+    assert u["calibration"][0]["code"] == "*133#" and u["calibration"][0]["iccid_prefix"] == "8934"
+    assert u["calibration"][1]["interval_s"] == 43200 and u["calibration"][1]["near_pct"] == 2.5
+    raw.update({"device_id": "r1", "modem": {"port": "/dev/ttyUSB2"},
+                "links": [{"name": "wwan", "device": "wwan0", "role": "backup"}]})
+    assert config.validate(raw)["usage"]["calibration"][1]["timeout_s"] == 300
+    # an unquoted USSD code loses its '#' to the comment: said, not sent as *133
+    bad = uci.parse_uci("config calibration 'c'\n\toption method 'ussd'\n\toption code *133#\n"
+                        "\toption pattern '{num}'\n")
+    raw["usage"] = bad["usage"]
+    with pytest.raises(config.ConfigError) as ei:
+        config.validate(raw, "wanwatch")
+    assert str(ei.value).startswith("config error: wanwatch: usage.calibration[0].code: ") and "ending in #" in str(ei.value)
+
+
 @pytest.mark.parametrize("text,key,reason", [
+    ("config usage 'usage'\n\toption flash_save_mb 'lots'\n", "usage.flash_save_mb", "number"),
     ("config link\n\toption device eth0\n", "link", "need a name"),
     ("config link 'wan'\n\toption metered maybe\n", "link.wan.metered", "0/1"),
     ("config mqtt 'mqtt'\n\toption port 'http'\n", "mqtt.port", "number"),

@@ -60,3 +60,14 @@ class Rig:
         p = os.path.join(self.ram if which == "ram" else self.flash, "usage.json")
         with open(p) as f:
             return json.load(f)
+
+
+def read_state(path):
+    """Parsed state file or None if absent; a present file must always be complete JSON (raises
+    on a torn or partial file)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    return json.loads(text)

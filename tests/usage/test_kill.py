@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.support import paths
+from tests.usage.helpers import read_state
 from wanwatch import usage as U
 
 KILLS = 110
@@ -67,16 +68,6 @@ def start(cfg_path, bundle, mode):
     env = dict(os.environ, MICROPYPATH=bundle + ":.frozen")
     return subprocess.Popen([paths.micropython(), "-X", "heapsize=64K", os.path.join(paths.TESTS, "usage", "mpy_driver.py"),
                              cfg_path, mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def read_state(path):
-    """Parsed state file or None if absent; a present file must always be complete JSON."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    return json.loads(text)  # raises (test fails) on a torn or partial file
 
 
 def test_sigkill_never_loses_or_corrupts(tmp_path, bundle):

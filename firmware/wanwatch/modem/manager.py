@@ -59,6 +59,7 @@ class ModemManager:
         self._absent_reported = False
         self._last_reg = None
         self._last_iccid = None
+        self._urc_subs = []
         self.polls = 0
 
     # --- public ----------------------------------------------------------------------------------
@@ -117,10 +118,18 @@ class ModemManager:
         self._rebooted = True
         return {"ok": r.ok, "command": cmd}
 
-    async def command(self, cmd, timeout=None):
+    async def command(self, cmd, timeout=None, prefix=None):
         if self.at is None:
             raise ModemAbsent("modem port %s is not open" % self.cfg["modem"]["port"])
-        return await self.at.command(cmd, timeout)
+        return await self.at.command(cmd, timeout, prefix)
+
+    def on_urc(self, fn):
+        """fn(line) for every unsolicited line, across port reopens (USSD answers, +CMTI)."""
+        self._urc_subs.append(fn)
+
+    def off_urc(self, fn):
+        if fn in self._urc_subs:
+            self._urc_subs.remove(fn)
 
     # --- one cycle (--once) ------------------------------------------------------------------------
     async def once(self):
@@ -271,7 +280,13 @@ class ModemManager:
         self._rebooted = True
 
     def _on_urc(self, line):
-        pass  # registration/SIM URCs only trigger the next poll; polling is the source of truth
+        # registration/SIM URCs only trigger the next poll (polling is the source of truth); the
+        # carrier calibration listens for its USSD answer and SMS notifications
+        for fn in self._urc_subs:
+            try:
+                fn(line)
+            except Exception as e:
+                print("wanwatch: URC subscriber failed:", exc_text(e))
 
     async def _setup(self):
         probe = GenericDriver(self.at, self.clock)
