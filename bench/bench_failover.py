@@ -1,27 +1,35 @@
-"""Failover figures on the namespace bed (needs root; the monitor runs under the real MicroPython
-in the router namespace):
-  1. hard-failure detection: blackhole the primary (link stays up) at a random moment; time from
-     the impairment to the `link_state down` event and to the `failover` decision; median and P95
-     over --trials (default 20);
-  2. false failovers at 10 % random loss on both links with one of three targets dead, for
-     --seconds (default 90) or --minutes;
-  3. monitoring bytes on the metered backup in standby: measured bytes per sparse check (in the
-     same lossy run, checks every 3 s), projected to the default 300 s period: per hour and per month.
-Run: .venv/bin/python bench/bench_failover.py [--trials N] [--seconds S | --minutes M]"""
+"""Failover figures on the namespace bed, from the LAN client's view (needs root; the whole agent runs
+under the real MicroPython in the router namespace, actuator openwrt; the LAN client behind the
+router pings every 50 ms, keeps a fixed 5-tuple UDP flow at 50 packets/s, connects over TCP and
+looks a name up through the router's dnsmasq every second, over IPv4 and IPv6):
+  1. failover/failback trials (--trials, default 10): the primary's upstream dies with its link up
+     at a random moment, later heals. Per family: seconds the LAN lost at the failover (ping) and
+     at the failback, the UDP flow's gap after the switch, the failover decision and heal ->
+     failback times; median and P95;
+  2. a primary that stays dead for --dead-minutes (default 10) at the default hold-down and session
+     restarts: seconds the LAN lost after the switch, per kind (goal 0);
+  3. false failovers at 10 % random loss on both links with one of three targets dead, for
+     --seconds (default 90) or --minutes; and the bytes a sparse standby check costs the metered
+     backup, projected to the default 300 s period.
+Run: .venv/bin/python bench/bench_failover.py [--trials N] [--dead-minutes M] [--seconds S | --minutes M]"""
 import argparse
 import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "firmware"), ROOT]
 
 from host_tools.netbed import TARGETS, NetBed  # noqa: E402
+from host_tools.netbed.lanclient import KINDS  # noqa: E402
 from tests.support.netbed_agent import BedAgent, bed_config, is_state  # noqa: E402
+from tests.support.site_agent import SiteAgent, site_config  # noqa: E402
 
 STANDBY_PERIOD_S = 300  # the default probe.standby_interval_s
+TRIAL_HOLD_S = 6
 
 
 def p95(xs):
@@ -29,33 +37,83 @@ def p95(xs):
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-def detection(trials):
-    det, fo = [], []
-    with NetBed() as bed:
-        a = BedAgent(bed, bed_config(actuator="none", failover={"hold_down_s": 3600}))
-        assert a.wait_until(lambda: a.seen(is_state("wan", "up")), 15), a.lines
-        for i in range(trials):
+def fmt(xs, unit="s"):
+    if not xs:
+        return "n/a"
+    return "median %.2f %s, P95 %.2f %s, max %.2f %s (n=%d)" % (statistics.median(xs), unit, p95(xs), unit,
+                                                                max(xs), unit, len(xs))
+
+
+def kind(t):
+    return lambda ev: ev["type"] == t
+
+
+def site(bed, tmp, **kw):
+    bed.broker()
+    a = SiteAgent(bed, site_config(bed, tmp, **kw))
+    assert a.wait_until(lambda: a.seen(is_state("wan", "up")) and a.seen(is_state("wwan", "standby")), 20), a.lines
+    c = bed.lan_client()
+    got = c.wait_ok_after(time.monotonic() + 0.5, timeout=15)
+    assert all(got.values()), got
+    return a, c
+
+
+def trials(n):
+    res = {"fo4": [], "fo6": [], "fb4": [], "fb6": [], "udp4": [], "udp6": [], "decide": [], "heal": [],
+           "dns": []}
+    with NetBed() as bed, tempfile.TemporaryDirectory() as tmp:
+        # flap_window_s 1: every trial starts from the same hold-down (no doubling between trials)
+        a, c = site(bed, tmp, failover={"hold_down_s": TRIAL_HOLD_S, "flap_window_s": 1})
+        for i in range(n):
             time.sleep(2.0 + random.random())  # random phase against the 1 s probe period
             a.drain()
-            t0 = time.monotonic()
-            bed.impair("wan", blackhole=True)
-            r = a.wait_event(is_state("wan", "down"), 15)
-            f = a.wait_event(lambda e: e["type"] == "failover", 5)
+            t_kill = time.monotonic()
+            bed.kill_upstream("wan")
+            r = a.wait_event(kind("failover"), 15)
             if r is None:
-                print("trial %d: not detected" % i)
-                det.append(float("inf"))
-            else:
-                det.append(r[0] - t0)
-                if f:
-                    fo.append(f[0] - t0)
-            bed.impair("wan")
-            a.wait_event(is_state("wan", "up"), 15)
-            # the policy stays on wwan (long hold-down, actuator none): reset by restarting it
-            a.stop()
-            a = BedAgent(bed, bed_config(actuator="none", failover={"hold_down_s": 3600}))
-            assert a.wait_until(lambda: a.seen(is_state("wan", "up")), 15), a.lines
+                print("trial %d: no failover" % i)
+                bed.heal_upstream("wan")
+                continue
+            t_fo = r[0]
+            time.sleep(3.0)
+            out = c.report(t_kill, t_fo + 2.5)
+            res["decide"].append(t_fo - t_kill)
+            res["fo4"].append(out["ping4"]["lost_s"])
+            res["fo6"].append(out["ping6"]["lost_s"])
+            res["dns"].append(max(out["dns4"]["lost_s"], out["dns6"]["lost_s"]))
+            for fam in ("4", "6"):
+                first = c.first_ok_after("udp" + fam, t_fo)
+                res["udp" + fam].append(first - t_fo if first is not None else float("inf"))
+            t_heal = time.monotonic()
+            bed.heal_upstream("wan")
+            r = a.wait_event(kind("failback"), TRIAL_HOLD_S + 20)
+            if r is None:
+                print("trial %d: no failback" % i)
+                continue
+            t_fb = r[0]
+            time.sleep(2.5)
+            back = c.report(t_heal, t_fb + 2.0)
+            res["heal"].append(t_fb - t_heal)
+            res["fb4"].append(back["ping4"]["lost_s"])
+            res["fb6"].append(back["ping6"]["lost_s"])
+        c.stop()
         a.stop()
-    return det, fo
+    return res
+
+
+def stays_dead(minutes):
+    with NetBed() as bed, tempfile.TemporaryDirectory() as tmp:
+        a, c = site(bed, tmp)  # default hold-down (120 s) and session restarts (30 s ... 600 s)
+        time.sleep(2)
+        bed.kill_upstream("wan")
+        t_fo, _ = a.wait_event(kind("failover"), 15)
+        time.sleep(1.0 + minutes * 60)
+        rep = c.report(t_fo + 1.0, t_fo + 1.0 + minutes * 60)
+        restarts = len(a.of_type("session_restart"))
+        failbacks = len(a.of_type("failback"))
+        c.stop()
+        a.stop()
+    return rep, restarts, failbacks
 
 
 def false_failovers(seconds):
@@ -81,18 +139,30 @@ def false_failovers(seconds):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--dead-minutes", type=float, default=10)
     ap.add_argument("--seconds", type=float, default=90)
     ap.add_argument("--minutes", type=float, default=None)
     args = ap.parse_args(argv)
     seconds = args.minutes * 60 if args.minutes else args.seconds
 
-    det, fo = detection(args.trials)
-    print("hard-failure detection over %d trials: median %.2f s, P95 %.2f s, max %.2f s"
-          % (len(det), statistics.median(det), p95(det), max(det)))
-    if fo:
-        print("  failover decision (incl. burst verification of the backup): median %.2f s, P95 %.2f s"
-              % (statistics.median(fo), p95(fo)))
+    r = trials(args.trials)
+    print("failover/failback trials from the LAN client (upstream dead, link up; hold-down %d s):" % TRIAL_HOLD_S)
+    print("  failover decided after the kill:       %s" % fmt(r["decide"]))
+    print("  LAN outage at failover, IPv4 (ping):   %s" % fmt(r["fo4"]))
+    print("  LAN outage at failover, IPv6 (ping):   %s" % fmt(r["fo6"]))
+    print("  UDP flow's gap after the switch, IPv4: %s" % fmt(r["udp4"]))
+    print("  UDP flow's gap after the switch, IPv6: %s" % fmt(r["udp6"]))
+    print("  DNS lookups lost at failover:          %s" % fmt(r["dns"]))
+    print("  heal -> failback:                      %s" % fmt(r["heal"]))
+    print("  LAN outage at failback, IPv4 (ping):   %s" % fmt(r["fb4"]))
+    print("  LAN outage at failback, IPv6 (ping):   %s" % fmt(r["fb6"]))
+    if args.dead_minutes > 0:
+        rep, restarts, failbacks = stays_dead(args.dead_minutes)
+        print("primary dead for %.0f min (default hold-down and session restarts): LAN lost after the switch %s; "
+              "%d session restarts, %d failbacks into the dead line"
+              % (args.dead_minutes, ", ".join("%s %.2f s" % (k, rep[k]["lost_s"]) for k in KINDS), restarts,
+                 failbacks))
     n_fo, n_bad, per_check, loss = false_failovers(seconds)
     print("10%% loss + 1 of 3 targets dead for %.0f s: %d false failovers, %d wan down/degraded events "
           "(window loss on wan %s %%)" % (seconds, n_fo, n_bad, loss))

@@ -94,6 +94,13 @@ def render(st, events=None, width=WIDTH):
         active = "<==" if st.get("active_link") == name else ""
         out.append("%-10s %-10s %-7s %10s %8s" % (name[:10], _v(l.get("state")), active,
                                                  _v(l.get("rtt_ms"), "%.1f", " ms"), _v(l.get("loss_pct"), "%.0f", " %")))
+        if l.get("ipv4") and l.get("ipv6"):  # dual stack: each family's own view
+            for fam in ("ipv4", "ipv6"):
+                f = l[fam]
+                out.append("  %-8s %-10s %-7s %10s %8s" % (fam, _v(f.get("state")), "", _v(f.get("rtt_ms"), "%.1f", " ms"),
+                                                         _v(f.get("loss_pct"), "%.0f", " %")))
+        if l.get("note"):
+            out.append("  %s" % l["note"])
     out.append("-" * width)
     pct = u.get("used_pct")
     out.append("Data    %s %s of %s (%s)  own %s" % (
