@@ -72,21 +72,20 @@ def split_plmn(plmn, mnc=None):
     '310260' (COPS numeric, QNWINFO, QSPN), '262-01' (CPSI) or '262 01' (#RFSTS); two: the fields
     apart (QENG, UCGED). An MCC printed without its leading zeros ('1': old RM500Q) is 3 digits
     (E.212); 000 and placeholders such as 'fff' are no MCC; an MNC has 2 or 3 digits."""
+    mcc = plmn or ""  # fields() has stripped what the parsers pass
     if mnc is None:
-        plmn = (plmn or "").strip()
         for sep in "- ":
-            if sep in plmn:
-                plmn, mnc = plmn.split(sep, 1)
+            if sep in mcc:
+                mcc, mnc = mcc.split(sep, 1)
                 break
         else:
-            if len(plmn) not in (5, 6):
+            if len(mcc) not in (5, 6):
                 return None, None
-            plmn, mnc = plmn[:3], plmn[3:]
-    mcc = (plmn or "").strip()
-    mnc = mnc.strip()
+            mcc, mnc = mcc[:3], mcc[3:]
     if not (mcc.isdigit() and mnc.isdigit() and 1 <= len(mcc) <= 3 and 2 <= len(mnc) <= 3):
         return None, None
-    mcc = "0" * (3 - len(mcc)) + mcc
+    if len(mcc) < 3:
+        mcc = "0" * (3 - len(mcc)) + mcc
     if mcc == "000":
         return None, None
     return mcc, mnc
@@ -148,6 +147,13 @@ def parse_cops(line):
         out["oper"] = f[2] or None
         out["act"] = to_int(f[3]) if len(f) > 3 else None
     return out
+
+
+def cops_reply(resp):
+    """An AT+COPS? Response -> parse_cops of its +COPS: line; all None when it has none (mode None
+    then: not answered, as opposed to "+COPS: 0", on no network)."""
+    line = first(resp.lines, "+COPS:") if resp.ok else None
+    return parse_cops(line or "")
 
 
 def parse_cpin(resp):
@@ -380,38 +386,30 @@ class GenericDriver:
             if r.ok:
                 self.sim["imsi"] = bare_value(r.lines, (14, 15))
 
-    async def _cops(self):
-        """AT+COPS? -> parse_cops dict; "answered" is True when the modem answered it (with or without
-        an operator: "+COPS: 0" alone means it is on no network)."""
-        r = await self.cmd("AT+COPS?")
-        line = first(r.lines, "+COPS:") if r.ok else None
-        c = parse_cops(line or "")
-        c["answered"] = line is not None
-        return c
-
     async def poll_operator(self):
         """AT+COPS? in numeric, then long format -> {"mcc", "mnc", "operator", "act", "rat"}, None where
         COPS says nothing; then the vendor's network replies for what is still open (more_network),
-        unless COPS answered that the modem is on no network."""
+        unless COPS answered that the modem is on no network ("+COPS: 0" alone, twice)."""
         await self.cmd("AT+COPS=3,2")
-        c = await self._cops()
+        c = cops_reply(await self.cmd("AT+COPS?"))
         net = {"mcc": None, "mnc": None, "operator": None, "act": c["act"], "rat": None}
         if c["format"] == 2:
             net["mcc"], net["mnc"] = split_plmn(c["oper"])
-        nowhere = c["answered"] and c["oper"] is None
+        nowhere = c["mode"] is not None and c["oper"] is None
         await self.cmd("AT+COPS=3,0")
-        c = await self._cops()
+        c = cops_reply(await self.cmd("AT+COPS?"))
         if c["format"] in (0, 1):
             net["operator"] = c["oper"]
         if net["act"] is None:
             net["act"] = c["act"]
-        if not (nowhere and c["answered"] and c["oper"] is None):
+        nowhere = nowhere and c["mode"] is not None and c["oper"] is None
+        if not nowhere and (net["mcc"] is None or net["operator"] is None):
             await self.more_network(net)
         return net
 
     async def more_network(self, net):
-        """Vendor replies naming the network (PLMN, operator, RAT), asked only for what AT+COPS?
-        left None; fills net in place."""
+        """Vendor replies naming the network (PLMN, operator, RAT), asked only when AT+COPS? left the
+        PLMN or the operator None; fills net in place."""
         return None
 
     async def poll_registration(self):
@@ -494,7 +492,7 @@ class GenericDriver:
         # known not to be registered: no RAT, no network; not known (no reply says): what the replies show
         live = network["registered"] is not False
         if sig["rat"] is None:
-            sig["rat"] = ACT.get(net["act"]) or net["rat"] or (reg or {}).get("rat")
+            sig["rat"] = ACT.get(net["act"]) or net["rat"] or (reg["rat"] if reg else None)
         if reg:
             if sig["tac"] is None and reg["lac"] is not None and sig["rat"] in LTE_RATS:
                 sig["tac"] = reg["lac"]
