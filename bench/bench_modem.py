@@ -16,9 +16,9 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 sys.path.insert(0, ROOT)
 
 from tests.modem import transcripts as T  # noqa: E402
-from wanwatch.at import ATEngine, _Pending  # noqa: E402
-from wanwatch.modem import generic as g, quectel as q, simcom as s, huawei as h, sierra as si  # noqa: E402
-from wanwatch.modem import ublox as u, telit as t  # noqa: E402
+from wanwatch.modem.engine import ATEngine  # noqa: E402
+from wanwatch.modem.vendors import generic as g, quectel as q, simcom as s, huawei as h, sierra as si  # noqa: E402
+from wanwatch.modem.vendors import ublox as u, telit as t  # noqa: E402
 
 DISPATCH = {"+CSQ": g.parse_csq, "+CESQ": g.parse_cesq, "+CREG": g.parse_reg, "+CGREG": g.parse_reg,
             "+CEREG": g.parse_reg, "+C5GREG": g.parse_reg, "+COPS": g.parse_cops, "+QNWINFO": q.parse_qnwinfo,
@@ -86,8 +86,8 @@ def run(n, seed):
                 else:
                     g.fields(line)
             if i % 16 == 0:
-                if eng._cur is None:
-                    eng._cur = _Pending("AT+CSQ", "+CSQ:")
+                if eng._pending is None:
+                    eng.begin("AT+CSQ")
                 eng.feed(line.encode("latin-1", "replace") + b"\r\n")
         except Exception as e:
             escaped += 1

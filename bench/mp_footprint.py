@@ -59,18 +59,19 @@ async def _measure(n, step):
 
 
 def poll(tty, vendor, n):
-    from wanwatch.at import ATEngine
     from wanwatch.clock import Clock
     from wanwatch.compat import asyncio
-    from wanwatch.modem import load_driver
-    from wanwatch.serialport import open_port
+    from wanwatch.modem import vendors
+    from wanwatch.modem.engine import ATEngine
+    from wanwatch.modem.serialport import open_port
 
     async def main():
         clock = Clock()
         port = await open_port(tty, 115200)
-        at = ATEngine(port, clock)
+        driver = vendors.load(vendor)
+        at = ATEngine(port, clock, driver)
         reader = asyncio.create_task(at.run())
-        drv = load_driver(vendor)(at, clock)
+        drv = driver(at, clock)
         if not await drv.init():
             print("ERROR modem did not answer init")
             return

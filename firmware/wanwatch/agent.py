@@ -42,9 +42,9 @@ class Agent:
     # --- construction -------------------------------------------------------------------------
     def _build_parts(self):
         cfg, clock, events = self.cfg, self.clock, self.events
-        from .modem.manager import ModemManager
-        self.modem = ModemManager(cfg, clock, events, power_toggle=self._board_hook("power_toggle"),
-                                  reboot=_reboot_router if (cfg.get("recovery") or {}).get("reboot") else None)
+        from .modem.supervisor import ModemSupervisor
+        self.modem = ModemSupervisor(cfg, clock, events, power_toggle=self._board_hook("power_toggle"),
+                                     reboot=_reboot_router if (cfg.get("recovery") or {}).get("reboot") else None)
         from .monitor import LinkMonitor
         from .actuator import make_actuator
         store.makedirs(cfg["run_dir"])  # the actuator's commands report through files there
@@ -164,7 +164,7 @@ class Agent:
 
     # --- one cycle (--once) --------------------------------------------------------------------
     async def once(self):
-        from .modem.manager import ModemAbsent
+        from .modem.supervisor import ModemAbsent
         try:
             await self.modem.once()
         except ModemAbsent as e:

@@ -281,7 +281,7 @@ def _num(v):
 
 
 def _entry_errors(e):
-    from .modem.manager import sms_number_ok
+    from .modem.sms import sms_number_ok
     bad = []
     if not isinstance(e, dict):
         return [("", "must be an object")]

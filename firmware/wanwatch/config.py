@@ -3,8 +3,9 @@
 # file, the key and the reason, and nothing is started with a half-valid config.
 from .compat import loads
 from .names import ip_family, is_ip, is_name, is_path
+from .modem.vendors import NAMES as VENDOR_NAMES
 
-VENDORS = ("auto", "generic", "quectel", "simcom", "huawei", "sierra", "ublox", "telit")
+VENDORS = ("auto",) + VENDOR_NAMES
 ACTUATORS = ("openwrt", "linux-route", "none")
 DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
 TOP_KEYS = ("device_id", "board", "modem", "links", "actuator", "usage", "mqtt", "state_dir", "run_dir",

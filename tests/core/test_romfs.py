@@ -11,10 +11,10 @@ from tests.conftest import run_micropython
 MOUNT = ("import vfs, sys\nf = open(%r, 'rb'); img = f.read(); f.close()\n"
          "vfs.mount(vfs.VfsRom(img), '/rom')\nsys.path.insert(0, '/rom/lib')\n")
 
-RESIDENT = ["wanwatch.modem.manager", "wanwatch.modem.generic", "wanwatch.at", "wanwatch.monitor",
-            "wanwatch.usage", "wanwatch.reporter"]
+RESIDENT = ["wanwatch.modem.supervisor", "wanwatch.modem.vendors.generic", "wanwatch.modem.engine",
+            "wanwatch.monitor", "wanwatch.usage", "wanwatch.reporter"]
 COST = ("import gc\ngc.collect()\na0 = gc.mem_alloc()\nfor m in %r:\n    __import__(m)\n"
-        "gc.collect()\nprint('COST', gc.mem_alloc() - a0, sys.modules['wanwatch.at'].__file__)\n" % RESIDENT)
+        "gc.collect()\nprint('COST', gc.mem_alloc() - a0, sys.modules['wanwatch.modem.engine'].__file__)\n" % RESIDENT)
 
 
 def test_image_holds_every_module_under_lib(mpy_bundle, tmp_path):
@@ -22,7 +22,7 @@ def test_image_holds_every_module_under_lib(mpy_bundle, tmp_path):
     n = build.romfs_image(mpy_bundle, img)
     data = open(img, "rb").read()
     assert n == len(data) and data.startswith(b"\xd2\xcd\x31")
-    code = MOUNT % img + "import os\nprint(sorted(os.listdir('/rom/lib/wanwatch/modem')))\n"
+    code = MOUNT % img + "import os\nprint(sorted(os.listdir('/rom/lib/wanwatch/modem/vendors')))\n"
     r = run_micropython(["-c", code], micropypath=mpy_bundle)
     assert r.returncode == 0, r.stderr
     assert "'quectel.mpy'" in r.stdout and "'generic.mpy'" in r.stdout

@@ -13,14 +13,14 @@ from tests.e2e.test_agent_slice import StatusWatcher, site_config
 from tests.support import paths
 from tests.support.fakeclock import FakeClock
 from wanwatch.events import EventBus
-from wanwatch.modem.manager import ModemManager
+from wanwatch.modem.supervisor import ModemSupervisor
 
 
 def test_send_sms_text_mode_and_visible_shortening(tmp_path):
     emu = Emulator(profile="generic")
     tty = emu.start(link=str(tmp_path / "tty"))
     clock = FakeClock()
-    mm = ModemManager({"modem": {"port": tty, "baud": 115200, "vendor": "auto", "poll_s": 30}}, clock, EventBus(clock))
+    mm = ModemSupervisor({"modem": {"port": tty, "baud": 115200, "vendor": "auto", "poll_s": 30}}, clock, EventBus(clock))
 
     async def go():
         await mm._open()

@@ -19,7 +19,7 @@ wanwatch: memstat alloc=441760 live=207904 peak=212608 free=828384
 {"v":1,"type":"failover","seq":5,"boot":1,"ts":1796153441,"from":"wan","to":"wwan","reason":"down","hold_down_s":6}
 {"v":1,"device_id":"footprint-1","links":{"wan":{"state":"disabled"}},"mqtt":{"connected":false,"queued":3,"dropped":0}}
 wanwatch: memstat alloc=305856 live=212352 peak=212608 free=823936
-LOADED wanwatch wanwatch.agent wanwatch.at
+LOADED wanwatch wanwatch.agent wanwatch.modem.engine
 Traceback (most recent call last):
   File "wanwatch/reporter.py", line 120, in run
 MemoryError: memory allocation failed, allocating 480 bytes
@@ -38,7 +38,7 @@ def test_log_parser_on_a_sample():
     # one MemoryError line of the log + one event naming it (echoed twice, counted once)
     assert log.errors() == 2
     assert log.status["mqtt"]["connected"] is False
-    assert log.loaded == {"wanwatch", "wanwatch.agent", "wanwatch.at"}
+    assert log.loaded == {"wanwatch", "wanwatch.agent", "wanwatch.modem.engine"}
     assert log.has("modem_absent") and not log.has("modem_absent", after_seq=4)
 
 
@@ -72,8 +72,9 @@ def test_import_order_puts_dependencies_first():
     stdlib, order = _bench().import_order()
     pos = {m: i for i, m in enumerate(order)}
     assert "wanwatch.__main__" not in pos and "asyncio" in stdlib and "uasyncio" not in stdlib
-    for before, after in (("wanwatch", "wanwatch.compat"), ("wanwatch.compat", "wanwatch.at"),
-                          ("wanwatch.modem", "wanwatch.modem.generic"), ("wanwatch.modem.generic", "wanwatch.modem.quectel"),
-                          ("wanwatch.serialport", "wanwatch.modem.manager"), ("wanwatch.linkstate", "wanwatch.policy"),
+    for before, after in (("wanwatch", "wanwatch.compat"), ("wanwatch.compat", "wanwatch.modem.engine"),
+                          ("wanwatch.modem.vendors", "wanwatch.modem.vendors.generic"),
+                          ("wanwatch.modem.vendors.generic", "wanwatch.modem.vendors.quectel"),
+                          ("wanwatch.modem.serialport", "wanwatch.modem.supervisor"), ("wanwatch.linkstate", "wanwatch.policy"),
                           ("wanwatch.mqtt.codec", "wanwatch.mqtt.client"), ("wanwatch.mqtt.client", "wanwatch.reporter")):
         assert pos[before] < pos[after], (before, after)

@@ -1,12 +1,12 @@
 """Runs the firmware parsers over one block of transcript lines and returns values in the vocabulary of
 the transcripts' `expect:` lines (tests/data/at-transcripts/README.md)."""
-from wanwatch.at import parse_final
-from wanwatch.modem import generic as g
-from wanwatch.modem import quectel as q
-from wanwatch.modem import simcom as s
-from wanwatch.modem import huawei as h
-from wanwatch.modem import sierra as si
-from wanwatch.modem import telit as t
+from wanwatch.modem.engine import parse_final
+from wanwatch.modem.vendors import generic as g
+from wanwatch.modem.vendors import quectel as q
+from wanwatch.modem.vendors import simcom as s
+from wanwatch.modem.vendors import huawei as h
+from wanwatch.modem.vendors import sierra as si
+from wanwatch.modem.vendors import telit as t
 
 
 def _hexd(out, key, hexkey, value):

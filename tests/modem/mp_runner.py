@@ -3,14 +3,15 @@
 import sys
 import json
 
-from wanwatch.at import ATEngine, _Pending, expected_prefix
-from wanwatch.modem import generic as g
-from wanwatch.modem import quectel as q
-from wanwatch.modem import simcom as s
-from wanwatch.modem import huawei as h
-from wanwatch.modem import sierra as si
-from wanwatch.modem import ublox as u
-from wanwatch.modem import telit as t
+from wanwatch.modem import vendors
+from wanwatch.modem.engine import ATEngine, parse_final
+from wanwatch.modem.vendors import generic as g
+from wanwatch.modem.vendors import quectel as q
+from wanwatch.modem.vendors import simcom as s
+from wanwatch.modem.vendors import huawei as h
+from wanwatch.modem.vendors import sierra as si
+from wanwatch.modem.vendors import ublox as u
+from wanwatch.modem.vendors import telit as t
 
 
 class _Clock:
@@ -21,14 +22,15 @@ class _Clock:
         return 0
 
 
-def feed_case(cmd, data, chunk, prompt):
-    e = ATEngine(None, _Clock())
+def feed_case(cmd, data, chunk, prompt, vendor=None):
+    """data through ATEngine.feed in chunk-byte pieces with cmd in flight; vendor: the driver whose
+    dialect the engine speaks (None: V.250/27.007 only)."""
+    e = ATEngine(None, _Clock(), vendors.load(vendor) if vendor else None)
     urcs = []
     reboots = []
     e.on_urc(urcs.append)
     e.on_reboot(lambda: reboots.append(1))
-    cur = _Pending(cmd, expected_prefix(cmd), prompt)
-    e._cur = cur
+    cur = e.begin(cmd, prompt)
     i = 0
     while i < len(data):
         e.feed(data[i:i + chunk])
@@ -54,7 +56,6 @@ LINE_PARSERS = (("csq", g.parse_csq), ("cesq", g.parse_cesq), ("reg", g.parse_re
 BLOCK_PARSERS = (("qeng", q.parse_qeng_servingcell), ("qtemp", q.parse_qtemp), ("qcainfo", q.parse_qcainfo),
                  ("gstatus", si.parse_gstatus), ("ucged", u.parse_ucged))
 
-from wanwatch.at import parse_final
 
 
 def parse_lines(lines):
@@ -73,7 +74,7 @@ def parse_lines(lines):
 def run(cases):
     out = {"feed": [], "parse": []}
     for c in cases.get("feed", ()):
-        out["feed"].append(feed_case(c[0], bytes(c[1]), c[2], c[3]))
+        out["feed"].append(feed_case(c[0], bytes(c[1]), c[2], c[3], c[4] if len(c) > 4 else None))
     for lines in cases.get("parse", ()):
         out["parse"].append(parse_lines(lines))
     return out

@@ -5,8 +5,8 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 
 from tests.modem import transcripts as T
 from tests.modem.mp_runner import LINE_PARSERS, BLOCK_PARSERS, feed_case
-from wanwatch.at import ATEngine, _Pending, expected_prefix
-from wanwatch.modem import generic as g
+from wanwatch.modem.engine import ATEngine
+from wanwatch.modem.vendors import generic as g
 
 SEEDS = []
 for _p in T.all_files():
@@ -77,8 +77,7 @@ def test_parsers_on_random_text(text):
 
 def test_engine_survives_long_lines_and_stays_usable():
     e = ATEngine(None, _Clock())
-    cur = _Pending("AT+CSQ", expected_prefix("AT+CSQ"))
-    e._cur = cur
+    cur = e.begin("AT+CSQ")
     e.feed(b"x" * 5000 + b"\r\n+CSQ: 20,99\r\nOK\r\n")
     assert cur.resp.ok and cur.resp.lines == ["+CSQ: 20,99"] and e.garbage >= 1
 

@@ -1,4 +1,4 @@
-"""Every emulator profile: ModemManager.once() on CPython with the vendor driver (auto-detected) reports
+"""Every emulator profile: ModemSupervisor.once() on CPython with the vendor driver (auto-detected) reports
 what the profile's expected() says, for every key expected() gives."""
 import asyncio
 
@@ -8,7 +8,7 @@ from host_tools.emulator import Emulator
 from host_tools.emulator.profiles import PROFILES
 from tests.support.fakeclock import FakeClock
 from wanwatch.events import EventBus
-from wanwatch.modem.manager import ModemManager
+from wanwatch.modem.supervisor import ModemSupervisor
 
 SECTIONS = {"vendor": "modem", "model": "modem", "firmware": "modem", "imei": "modem", "temp_c": "modem",
             "counters": "modem", "iccid": "sim", "imsi": "sim", "operator": "network", "mcc": "network",
@@ -19,9 +19,9 @@ def once(port, vendor="auto"):
     cfg = {"modem": {"port": port, "baud": 115200, "vendor": vendor, "poll_s": 1}}
     clock = FakeClock()
     events = EventBus(clock) if _bus_takes_clock() else EventBus()
-    m = ModemManager(cfg, clock, events)
-    asyncio.run(m.once())
-    return m.status()
+    supervisor = ModemSupervisor(cfg, clock, events)
+    asyncio.run(supervisor.once())
+    return supervisor.status()
 
 
 def _bus_takes_clock():

@@ -29,7 +29,8 @@ def raw_cases():
 
 
 def _feed_all():
-    return [[c, list(d), k, c.startswith("AT+CMGS")] for (_, c, d, k) in raw_cases()]
+    """[command, bytes, chunk, prompt, vendor]: the engine speaks the dialect of the file's vendor."""
+    return [[c, list(d), k, c.startswith("AT+CMGS"), t.id.split("_")[0]] for (t, c, d, k) in raw_cases()]
 
 
 def _resp_lines(data, cmd):

@@ -13,11 +13,13 @@ for all four. A `line=<n>` group (vector files) is that one line as the reply to
 query that prints its prefix). `modem.vendor` is the file's vendor (name prefix) unless the transcript
 identifies the modem itself (AT+CGMI / ATI naming that vendor): then it is `auto`, and detection is checked.
 
-Gaps, each with its reason: SOURCE (computed: the replay lacks the reply the agent takes that field from,
-e.g. no AT+COPS? in numeric format for mcc, no registration reply for rat), URC (values only an
-unsolicited line shows: the agent takes status from polled replies, URCs only trigger polls; a URC-form
-vector line is replayed as unsolicited and must not leak into the status), GAPS (listed below; each listed
-key must really differ, so a fixed agent makes a stale entry fail) and KNOWN_BUGS (strict xfail).
+Gaps, each with its reason: SOURCE (computed: the replay lacks every reply the agent takes that field
+from, e.g. no AT+CPIN? for sim.state, no identity command for modem.firmware; SOURCES lists them as the
+driver reads them, the vendor's serving-cell command taken from the driver's own CELL_COMMAND), URC
+(values only an unsolicited line shows: the agent takes status from polled replies, URCs only trigger
+polls; a URC-form vector line is replayed as unsolicited and must not leak into the status), GAPS (listed
+below; each listed key must really differ, so a fixed agent makes a stale entry fail) and KNOWN_BUGS
+(strict xfail).
 `python -m tests.modem.test_replay_transcripts` prints the number of values checked and every gap.
 """
 import json
@@ -34,6 +36,10 @@ from host_tools.emulator.replay import canonical, expand, format_replay, is_fina
 from tests.modem import transcripts as T
 from tests.support import paths
 
+if paths.FIRMWARE not in sys.path:  # `python -m tests.modem.test_replay_transcripts` runs without conftest
+    sys.path.insert(0, paths.FIRMWARE)
+from wanwatch.modem import vendors  # noqa: E402  (the drivers' own CELL_COMMAND names the cell reply)
+
 REG_COMMANDS = ("AT+CREG?", "AT+CGREG?", "AT+CEREG?", "AT+C5GREG?")
 # what the port is, where it is not a modem: no handshake is added, and the agent must say so
 NOT_A_MODEM = {"generic_uart_console_garbage_not_a_modem": "unresponsive"}
@@ -46,6 +52,9 @@ GAPS = {
         "rssi_dbm": "the Quectel driver reports the measured RSSI of AT+QENG (-69); CSQ's -113+2n is the fallback"},
     ("sierra_dw5811e_chain_and_gstatus", "cmd=AT+CSQ"): {
         "rssi_dbm": "the Sierra driver reports !GSTATUS PCC RxM RSSI (-74); CSQ's -113+2n is the fallback"},
+    ("quectel_rm520n_sa_limsrv", "cmd=AT+QENG"): dict.fromkeys(("rat", "mcc", "mnc"), (
+        "LIMSRV: camped on the cell but not registered (network.registered false, from the QENG state): the agent "
+        "reports no RAT and no network PLMN while it is known not to be registered")),
 }
 # whole-transcript outcomes that are wrong because of an agent bug (strict xfail: fixing it fails the mark)
 KNOWN_BUGS = {}  # transcript id -> reason (strict xfail); empty: the one found (wake probes) is fixed
@@ -216,28 +225,62 @@ def results():
 
 
 # --- the checks ----------------------------------------------------------------------------------------
+# status field -> the replies the agent reads it from (docs/modem.md "Where each value comes from"), each as
+# (description, test of the scenario); "cell" is the vendor driver's own serving-cell command (CELL_COMMAND)
+def _reply(cmds, prefix="", test=None):
+    """One of cmds got a reply line with prefix (passing test) that is not its final result."""
+    def said(line):
+        return line.strip() and not is_final(line.strip()) and (test is None or test(line))
+    return lambda sc: sc.has(cmds, prefix, said)
+
+
+def _vendor(name, check):
+    return lambda sc: sc.t.id.split("_")[0] == name and check(sc)
+
+
+def _cell(sc):
+    cell = vendors.load(sc.t.id.split("_")[0]).CELL_COMMAND
+    return cell is not None and _reply((cell,))(sc)
+
+
+def _reg(sc):
+    return any(sc.has((c,), c[2:-1] + ":") for c in REG_COMMANDS)
+
+
+COPS_NUMERIC = ("AT+COPS? numeric", _reply(("AT+COPS?",), "+COPS:", lambda l: _cops_format(l) == "2"))
+SERVING_CELL = ("the vendor's serving-cell reply", _cell)
+SOURCES = {
+    ("network", "mcc"): (COPS_NUMERIC, ("Quectel AT+QSPN", _vendor("quectel", _reply(("AT+QSPN",), "+QSPN:"))),
+                         ("Quectel AT+QNWINFO", _vendor("quectel", _reply(("AT+QNWINFO",), "+QNWINFO:"))),
+                         SERVING_CELL),
+    ("network", "operator"): (("AT+COPS? long",
+                               _reply(("AT+COPS?",), "+COPS:", lambda l: _cops_format(l) in ("0", "1"))),
+                              ("Quectel AT+QSPN", _vendor("quectel", _reply(("AT+QSPN",), "+QSPN:"))),
+                              ("Telit #RFSTS", _vendor("telit", _cell))),
+    ("network", "registration"): (("AT+CxREG?", _reg),),
+    ("network", "registered"): (("AT+CxREG?", _reg), ("Quectel QENG state", _vendor("quectel", _cell)),
+                                ("Sierra !GSTATUS EMM state", _vendor("sierra", _cell))),
+    ("signal", "rat"): (SERVING_CELL,
+                        ("AT+COPS? AcT", _reply(("AT+COPS?",), "+COPS:", lambda l: l.count(",") >= 3)),
+                        ("Quectel AT+QNWINFO", _vendor("quectel", _reply(("AT+QNWINFO",), "+QNWINFO:"))),
+                        ("AT+CxREG?", _reg)),
+    ("sim", "state"): (("AT+CPIN?", lambda sc: sc.has(("AT+CPIN?",))),),
+    ("sim", "imsi"): (("AT+CIMI once AT+CPIN? says READY",
+                       lambda sc: sc.has(("AT+CIMI",)) and sc.has(("AT+CPIN?",), "+CPIN: READY")),),
+    ("modem", "model"): (("AT+CGMM/AT+GMM/ATI", _reply(("AT+CGMM", "AT+GMM", "ATI"))),),
+    ("modem", "firmware"): (("AT+CGMR/AT+GMR", _reply(("AT+CGMR", "AT+GMR"))),
+                            ("ATI Revision:", _reply(("ATI",), "Revision:"))),
+    ("modem", "imei"): (("AT+CGSN", lambda sc: sc.has(("AT+CGSN",))),),
+}
+SOURCES[("network", "mnc")] = SOURCES[("network", "mcc")]
+
+
 def source_gap(sc, path):
-    """Why the agent cannot know the field from this replay (the reply it reads it from is missing), or None."""
-    reg = any(sc.has((c,), c[2:-1] + ":") for c in REG_COMMANDS)
-    numeric = sc.has(("AT+COPS?",), "+COPS:", lambda l: _cops_format(l) == "2")
-    rules = {
-        ("network", "mcc"): (numeric, "network.mcc/mnc come from AT+COPS? in numeric format"),
-        ("network", "operator"): (sc.has(("AT+COPS?",), "+COPS:", lambda l: _cops_format(l) in ("0", "1")) or
-                                  (sc.t.id.startswith("quectel") and sc.has(("AT+QSPN",), "+QSPN:")),
-                                  "network.operator comes from AT+COPS? in long format (Quectel: AT+QSPN)"),
-        ("network", "registration"): (reg, "registration comes from AT+CREG?/CGREG?/CEREG?/C5GREG?"),
-        ("signal", "rat"): (reg, "rat is reported only while registered (AT+CxREG?)"),
-        ("sim", "state"): (sc.has(("AT+CPIN?",)), "sim.state comes from AT+CPIN?"),
-        ("sim", "imsi"): (sc.has(("AT+CIMI",)) and sc.has(("AT+CPIN?",), "+CPIN: READY"),
-                          "sim.imsi comes from AT+CIMI once AT+CPIN? says READY"),
-        ("modem", "model"): (sc.has(("AT+CGMM",)), "modem.model comes from AT+CGMM"),
-        ("modem", "firmware"): (sc.has(("AT+CGMR",)), "modem.firmware comes from AT+CGMR"),
-        ("modem", "imei"): (sc.has(("AT+CGSN",)), "modem.imei comes from AT+CGSN"),
-    }
-    rules[("network", "mnc")] = rules[("network", "mcc")]
-    rules[("network", "registered")] = rules[("network", "registration")]
-    ok, what = rules.get(path, (True, None))
-    return None if ok else "SOURCE: not in the replay: " + what
+    """Why the agent cannot know the field from this replay (no reply it reads it from is there), or None."""
+    sources = SOURCES.get(path)
+    if sources is None or any(test(sc) for _, test in sources):
+        return None
+    return "SOURCE: not in the replay: %s comes from %s" % (".".join(path), ", ".join(d for d, _ in sources))
 
 
 def gap_for(t, e):

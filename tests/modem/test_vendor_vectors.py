@@ -1,6 +1,6 @@
 """Layouts documented in at-modems.md §4/§5 that no shipped transcript covers (strings quoted there, or
 built from the documented field order where marked)."""
-from wanwatch.modem import huawei, quectel, simcom, ublox
+from wanwatch.modem.vendors import huawei, quectel, simcom, ublox
 
 
 def test_cpsi_index_form_ofono_comment():

@@ -198,6 +198,8 @@ def status_targets(key, value, keys):
         path = ("signal", "nr", path[1])
     if value in ("None", ""):
         want = None
+    elif key == "mcc":
+        want = value.zfill(3)  # the status carries the 3-digit MCC (E.212): old RM500Q QENG prints 001 as 1
     elif key in RAW:
         want = value
     elif key == "manufacturer":

@@ -17,7 +17,7 @@ from wanwatch import usage as U
 from wanwatch.clock import Clock
 from wanwatch.events import EventBus
 from wanwatch.modem import messages as M
-from wanwatch.modem.manager import ModemManager
+from wanwatch.modem.supervisor import ModemSupervisor
 
 VECTORS = os.path.join(paths.TESTS, "usage", "carrier_vectors.py")
 
@@ -143,13 +143,13 @@ def test_due_after_traffic_or_near_a_threshold_never_more_often(tmp_path):
 
 
 class Mini:
-    """ModemManager on the emulator (CPython), for the exchanges below the calibrator."""
+    """ModemSupervisor on the emulator (CPython), for the exchanges below the calibrator."""
 
     def __init__(self, tmp_path, **emu):
         self.emu = Emulator(profile="generic", **emu)
         tty = self.emu.start(link=str(tmp_path / "tty"))
         self.clock = Clock()  # real time: the exchanges wait for the emulator's answers
-        self.mm = ModemManager({"modem": {"port": tty, "baud": 115200, "vendor": "auto", "poll_s": 30}},
+        self.mm = ModemSupervisor({"modem": {"port": tty, "baud": 115200, "vendor": "auto", "poll_s": 30}},
                                self.clock, EventBus(self.clock))
 
     def run(self, coro_fn):

@@ -5,7 +5,7 @@
 # USSD: `AT+CUSD=1,"<code>",15` answers OK and the network's reply comes as
 # `+CUSD: <m>[,"<text>"[,<dcs>]]` - before the OK on some modems, as a URC seconds later on most.
 # The text may span lines (a line break inside the quotes) and is hex UCS2 when dcs says so.
-from .generic import fields
+from .vendors.generic import fields
 
 URC_ONLY = "\x01"  # a reply prefix no line starts with: every line of the reply reaches the URC
 #                    subscribers, in the order it arrived (a multi-line +CUSD stays in one piece)

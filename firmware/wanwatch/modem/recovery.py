@@ -39,7 +39,7 @@ def settings(cfg_section):
 
 class Recovery:
     def __init__(self, cfg_section, clock, path=None, has_power=False):
-        self.s = settings(cfg_section)
+        self.settings = settings(cfg_section)
         self.clock = clock
         self.path = path
         self.has_power = has_power
@@ -63,7 +63,8 @@ class Recovery:
         if isinstance(r, list):
             self.reboots = [t for t in r if isinstance(t, (int, float)) and now - DAY < t <= now + 60][-10:]
         ep = d.get("episode")
-        if isinstance(ep, (int, float)) and 0 <= now - ep < self.s["resume_window_s"] + self.s["step_wait_s"] * 5:
+        window = self.settings["resume_window_s"] + self.settings["step_wait_s"] * 5
+        if isinstance(ep, (int, float)) and 0 <= now - ep < window:
             self.episode = ep
             t = d.get("taken")
             self.taken = [x for x in t if x in STEPS][:8] if isinstance(t, list) else []
@@ -85,7 +86,7 @@ class Recovery:
     # --- decisions ---------------------------------------------------------------------------------
     def observe(self, answered, registered):
         """One observation per poll. Returns (step, reason) to perform now, or None."""
-        if not self.s["enabled"]:
+        if not self.settings["enabled"]:
             return None
         now = self.clock.time()
         if answered and registered:
@@ -104,13 +105,14 @@ class Recovery:
             self.last_step_at = None
             self._save()
         age = now - self.episode
-        if not answered and (self.last_resync_at is None or now - self.last_resync_at >= self.s["resync_every_s"]):
+        resync_due = self.last_resync_at is None or now - self.last_resync_at >= self.settings["resync_every_s"]
+        if not answered and resync_due:
             self.last_resync_at = now
             if "resync" not in self.taken:
                 return self._take("resync", "no answer", now)
-            if age < self.s["unresponsive_s"]:
+            if age < self.settings["unresponsive_s"]:
                 return ("resync", "no answer")  # repeated resyncs are cheap and not ladder steps
-        wait = self.s["step_wait_s"] * (1 << min(self.round, 3))
+        wait = self.settings["step_wait_s"] * (1 << min(self.round, 3))
         if self.last_step_at is not None and now - self.last_step_at < wait:
             return None
         nxt = self._next(answered)
@@ -122,15 +124,15 @@ class Recovery:
             self._save()
             return None
         if nxt == "reattach":
-            if age < self.s["reattach_after_s"]:
+            if age < self.settings["reattach_after_s"]:
                 return None
             return self._take(nxt, "not registered for %d s" % int(age), now)
-        if not answered and age < self.s["unresponsive_s"]:
+        if not answered and age < self.settings["unresponsive_s"]:
             return None
         reason = ("no answer for %d s" if not answered else "not registered for %d s") % int(age)
         if nxt == "reboot":
             self.reboots = [t for t in self.reboots if now - t < DAY]
-            if len(self.reboots) >= self.s["max_reboots_per_day"]:
+            if len(self.reboots) >= self.settings["max_reboots_per_day"]:
                 return None
             self.reboots.append(now)
         return self._take(nxt, reason, now)
@@ -143,7 +145,7 @@ class Recovery:
                 continue
             if st == "power" and not self.has_power:
                 continue
-            if st == "reboot" and not self.s["reboot"]:
+            if st == "reboot" and not self.settings["reboot"]:
                 continue
             return st
         return None

@@ -1,10 +1,10 @@
-# serialport.py: the modem's serial port as a non-blocking asyncio byte stream (both runtimes).
+# modem/serialport.py: the modem's serial port as a non-blocking asyncio byte stream (both runtimes).
 # MicroPython: a raw tty with VMIN=0/VTIME=0 so read(n) returns what is there instead of looping
 # until n bytes arrived, wrapped in asyncio's poll-driven StreamReader. CPython: O_NONBLOCK fd +
 # loop.add_reader. A vanished device (USB re-enumeration, pty closed) raises OSError from read().
 import os
 
-from .compat import IS_MICROPYTHON, asyncio
+from ..compat import IS_MICROPYTHON, asyncio
 
 try:
     import termios
@@ -34,28 +34,28 @@ def _configure(fd, baud):
 
 
 class MPPort:
-    def __init__(self, f):
-        self.f = f
-        self.r = asyncio.StreamReader(f)
-        self.w = asyncio.StreamWriter(f, {})
+    def __init__(self, tty):
+        self.tty = tty  # the open device file
+        self.reader = asyncio.StreamReader(tty)
+        self.writer = asyncio.StreamWriter(tty, {})
         self._buf = bytearray(READ_CHUNK)  # one read buffer for the port's life
         self._view = memoryview(self._buf)
 
     async def read(self):
         """The bytes that are there, as a view valid until the next read (the AT engine consumes
         them at once): no new buffer per read."""
-        n = await self.r.readinto(self._buf)
+        n = await self.reader.readinto(self._buf)
         if not n:
             raise OSError(5, "serial port closed (device gone)")
         return self._view[:n]
 
     async def write(self, data):
-        self.w.write(data)
-        await self.w.drain()
+        self.writer.write(data)
+        await self.writer.drain()
 
     def close(self):
         try:
-            self.f.close()
+            self.tty.close()
         except OSError:
             pass
 

@@ -1,7 +1,7 @@
-# modem/telit.py: Telit (LE910/LM960...) on top of the generic driver. #RFSTS is positional and the
+# modem/vendors/telit.py: Telit (LE910/LM960...) on top of the generic driver. #RFSTS is positional and the
 # optional <TXPWR> is omitted entirely on LE910C1, so fields after RAC are located from the quoted
 # IMSI field (CID right before it, operator, SD, band after it).
-from .generic import GenericDriver, fields, to_int, hex_id, first
+from .generic import GenericDriver, fields, to_int, hex_id, first, split_plmn
 
 
 def parse_rfsts(line):
@@ -13,17 +13,16 @@ def parse_rfsts(line):
     f = fields(line, "#RFSTS:")
     if len(f) < 8:
         return None
-    plmn = f[0].split(" ")
-    mcc = plmn[0] if plmn and plmn[0].isdigit() and len(plmn[0]) == 3 else None
-    mnc = plmn[1] if len(plmn) > 1 and plmn[1].isdigit() and 2 <= len(plmn[1]) <= 3 else None
+    mcc, mnc = split_plmn(f[0])  # "MCC MNC"; "000 00" when not camped
     imsi_i = None
     for i in range(6, len(raw)):
         if raw[i].startswith('"'):
             imsi_i = i
             break
-    d = {"mcc": mcc, "mnc": mnc, "earfcn": to_int(f[1]), "rsrp_dbm": to_int(f[2]), "rssi_dbm": to_int(f[3]),
+    rsrp = to_int(f[2])
+    d = {"mcc": mcc, "mnc": mnc, "earfcn": to_int(f[1]), "rsrp_dbm": rsrp, "rssi_dbm": to_int(f[3]),
          "rsrq_db": to_int(f[4]), "tac": hex_id(f[5]), "cell_id": None, "operator": None, "band": None,
-         "rat": "LTE"}
+         "rat": "LTE" if rsrp is not None else None}  # no RSRP: not camped, no serving cell
     if imsi_i is not None:
         d["cell_id"] = hex_id(f[imsi_i - 1])
         if len(f) > imsi_i + 1:
@@ -34,19 +33,14 @@ def parse_rfsts(line):
 
 
 class TelitDriver(GenericDriver):
-    name = "telit"
+    NAME = "telit"
+    MARKS = ("TELIT",)
     ICCID_COMMANDS = ("AT#CCID", "AT+ICCID", "AT+CCID")
     RESET_COMMAND = "AT#REBOOT"
+    CELL_COMMAND = "AT#RFSTS"
 
-    async def poll_signal(self):
-        sig = await GenericDriver.poll_signal(self)
-        r = await self.cmd("AT#RFSTS")
-        d = parse_rfsts(first(r.lines, "#RFSTS:")) if r.ok else None
-        if d is not None and d.get("rsrp_dbm") is not None:
-            for k in ("rat", "earfcn", "rsrp_dbm", "rssi_dbm", "rsrq_db", "tac", "cell_id", "band"):
-                if d.get(k) is not None:
-                    sig[k] = d[k]
-        return sig
+    def parse_cell(self, lines):
+        return parse_rfsts(first(lines, "#RFSTS:"))
 
 
 Driver = TelitDriver

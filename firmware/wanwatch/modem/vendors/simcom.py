@@ -1,19 +1,12 @@
-# modem/simcom.py: SIMCom (SIM7600/SIM7906/A76xx/SIM7000/SIM70x0) on top of the generic driver.
+# modem/vendors/simcom.py: SIMCom (SIM7600/SIM7906/A76xx/SIM7000/SIM70x0) on top of the generic driver.
 # +CPSI? for every system mode, +CPMUTEMP, AT+CICCID (answers "+ICCID:").
 # Units: SIM7600-class (Qualcomm) prints RSRQ/RSRP/RSSI in tenths of dB(m), SIM70x0 prints whole dB,
 # some firmware prints 3GPP indices. Decided per line from RSRP: |v| > 200 -> tenths; 0..97 -> index;
 # else dBm. SINR (RSSNR) is whole dB in every capture.
-from .generic import GenericDriver, fields, to_int, to_float, hex_id, empty_signal, first, parse_csq
+from .generic import GenericDriver, fields, to_int, hex_id, first, split_plmn
 
 CPSI_RAT = {"LTE": "LTE", "LTE CAT-M1": "LTE-M", "LTE CAT-M": "LTE-M", "CAT-M1": "LTE-M", "LTE NB-IOT": "NB-IoT",
             "NB-IOT": "NB-IoT", "GSM": "GSM", "WCDMA": "UMTS", "NR5G_SA": "NR5G-SA", "NR5G_NSA": "NR5G-NSA"}
-
-
-def _plmn(s):
-    if not s or "-" not in s:
-        return None, None
-    a, b = s.split("-", 1)
-    return (a if a.isdigit() and len(a) == 3 else None), (b if b.isdigit() and 2 <= len(b) <= 3 else None)
 
 
 def _band(s):
@@ -57,7 +50,7 @@ def _parse_cpsi(line):
     if not mode or mode.startswith("NO SERVICE"):
         return {"rat": None, "sys_mode": f[0] if f else None, "op_mode": f[1] if len(f) > 1 else None}
     rat = CPSI_RAT.get(mode)
-    mcc, mnc = _plmn(f[2]) if len(f) > 2 else (None, None)
+    mcc, mnc = split_plmn(f[2]) if len(f) > 2 else (None, None)
     d = {"rat": rat, "sys_mode": f[0], "op_mode": f[1] if len(f) > 1 else None, "mcc": mcc, "mnc": mnc,
          "tac": None, "cell_id": None, "pci": None, "band": None, "earfcn": None, "rsrq_db": None,
          "rsrp_dbm": None, "rssi_dbm": None, "sinr_db": None, "units": None}
@@ -105,39 +98,39 @@ def parse_cpmutemp(line):
     return v if v is not None and -40 <= v <= 150 else None
 
 
+def parse_cpsi_reply(lines):
+    """All +CPSI lines of one AT+CPSI? reply -> the serving cell (first line that is not the NR5G_NSA
+    one) with rat NR5G-NSA and "nr": {} when the EN-DC NR line comes too (it carries no measurement the
+    status takes), or None."""
+    cell = None
+    nsa = False
+    for line in lines or ():
+        d = parse_cpsi(line)
+        if d is None:
+            continue
+        if d.get("rat") == "NR5G-NSA":
+            nsa = True
+        elif cell is None:
+            cell = d
+    if cell is not None and cell.get("rat") is not None and nsa:
+        cell["rat"] = "NR5G-NSA"
+        cell["nr"] = {}
+    return cell
+
+
 class SimcomDriver(GenericDriver):
-    name = "simcom"
+    NAME = "simcom"
+    MARKS = ("SIMCOM", "SIMTECH")
+    URC_PREFIXES = ("RDY", "*ATREADY", "SMS DONE", "PB DONE", "Call Ready", "SMS Ready", "*ISIMAID", "+STIN",
+                    "+PACSP", "*COPN")
+    BOOT_MARKS = ("RDY",)
+    REPLY_PREFIXES = (("+CICCID", "+ICCID:"),)  # AT+CICCID answers "+ICCID: <iccid>"
     ICCID_COMMANDS = ("AT+CICCID", "AT+CCID", "AT+ICCID")
     RESET_COMMAND = "AT+CRESET"
+    CELL_COMMAND = "AT+CPSI?"
 
-    async def poll_signal(self):
-        r = await self.cmd("AT+CPSI?")
-        c = None
-        nr = None
-        if r.ok:
-            for line in r.lines:
-                d = parse_cpsi(line)
-                if d is None:
-                    continue
-                if d.get("rat") == "NR5G-NSA":
-                    nr = d
-                elif c is None:
-                    c = d
-        sig = await GenericDriver.poll_signal(self)
-        if c is None or c.get("rat") is None:
-            return sig
-        for k in ("rat", "rsrp_dbm", "rsrq_db", "sinr_db", "band", "cell_id", "tac", "pci", "earfcn"):
-            if c.get(k) is not None:
-                sig[k] = c[k]
-        if c.get("rssi_dbm") is not None:
-            sig["rssi_dbm"] = c["rssi_dbm"]
-        if nr is not None:
-            n = empty_signal()
-            del n["nr"]
-            n["rat"] = "NR5G-NSA"
-            sig["nr"] = n
-            sig["rat"] = "NR5G-NSA"
-        return sig
+    def parse_cell(self, lines):
+        return parse_cpsi_reply(lines)
 
     async def poll_extra(self):
         r = await self.cmd("AT+CPMUTEMP")

@@ -1,22 +1,21 @@
-# at.py: the AT engine. One command in flight; lines assembled across split reads; echo, URCs and
-# final results told apart; per-command timeouts; the SMS prompt; modem reboot detection.
+# modem/engine.py: the AT engine. One command in flight; lines assembled across split reads; echo, URCs
+# and final results told apart; per-command timeouts; the SMS prompt; modem reboot detection.
 # The line handling (feed/_line) is pure and synchronous so it can be tested without a port.
-from .compat import Wakeable, asyncio
+# It knows V.250, 27.007 and 27.005 only: what a vendor adds (its URCs, bare replies, slow commands,
+# boot marks, odd reply prefixes) comes from the vendor driver's self-description (use(driver);
+# see vendors/generic.py), so a new vendor never touches this file.
+from ..compat import Wakeable, asyncio
 
 MAX_LINE = 512
 DEFAULT_TIMEOUT = 5.0
-# commands that take long on real modems (at-modems.md §2)
-SLOW = (("AT+COPS=?", 180.0), ("AT+CMGS", 60.0), ("AT+CFUN", 30.0), ("AT+CUSD=1,", 30.0), ("AT+QENG", 5.0),
-        ("AT+QTEMP", 5.0))
+# standard commands that take long on real modems (at-modems.md §2)
+SLOW = (("AT+COPS=?", 180.0), ("AT+CMGS", 60.0), ("AT+CFUN", 30.0), ("AT+CUSD=1,", 30.0))
 FINALS = ("OK", "ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT", "ABORTED")
-# commands whose reply lines carry no "+XXX:" prefix
-BARE = ("ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GSN", "AT+CIMI", "AT+GMI", "AT+GMM", "AT+GMR",
-        "AT!GSTATUS?")
-# lines that are unsolicited even while a bare-reply command is in flight
-URC_STARTS = ("RDY", "+CPIN:", "+QIND:", "+QUSIM:", "SMS DONE", "PB DONE", "+CGEV:", "POWERED DOWN", "+CFUN:",
-              "*ATREADY", "^HCSQ:", "^SYSSTART", "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+QIURC:",
-              "Call Ready", "SMS Ready", "+CMTI:", "RING", "+CRING:", "*ISIMAID", "+CTZV:", "+CTZE:", "+NITZ",
-              "^MODE:", "^RSSI:", "+QSTK", "+STIN", "+PACSP", "*COPN", "+CUSD:")
+# standard commands whose reply lines carry no "+XXX:" prefix
+BARE = ("ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GSN", "AT+CIMI", "AT+GMI", "AT+GMM", "AT+GMR")
+# standard lines that are unsolicited even while a bare-reply command is in flight
+URC_STARTS = ("+CPIN:", "+CGEV:", "+CFUN:", "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CMTI:", "RING",
+              "+CRING:", "+CTZV:", "+CTZE:", "+NITZ", "+CUSD:")
 
 
 class Response:
@@ -36,27 +35,27 @@ class Response:
         return "Response(%s, %r, code=%r, text=%r)" % (self.final, self.lines, self.code, self.text)
 
 
-# some vendors answer an extended command with another prefix
-OTHER_PREFIX = {"+CICCID": "+ICCID:"}
-
-
-def expected_prefix(cmd):
-    """'AT+CSQ' -> '+CSQ:', 'AT+CREG?' -> '+CREG:', 'AT^HCSQ?' -> '^HCSQ:', bare commands -> ''."""
+def expected_prefix(cmd, bare=BARE, other=()):
+    """'AT+CSQ' -> '+CSQ:', 'AT+CREG?' -> '+CREG:', 'AT^HCSQ?' -> '^HCSQ:', bare commands -> ''.
+    other: (name, prefix) pairs of commands answered under another prefix ('+CICCID', '+ICCID:')."""
     u = cmd.upper()
     base = u.split("=")[0].rstrip("?")
-    if base in BARE or u in BARE:
+    if base in bare or u in bare:
         return ""
     if len(base) > 2 and base[2] in "+^#$*!%":
         name = base[2:]
-        return OTHER_PREFIX.get(name) or name + ":"
+        for n, prefix in other:
+            if n == name:
+                return prefix
+        return name + ":"
     return ""
 
 
-def timeout_for(cmd):
+def timeout_for(cmd, slow=SLOW):
     u = cmd.upper()
-    for p, t in SLOW:
-        if u.startswith(p):
-            return t
+    for start, seconds in slow:
+        if u.startswith(start):
+            return seconds
     return DEFAULT_TIMEOUT
 
 
@@ -109,19 +108,41 @@ class _Pending:
 class ATEngine:
     MAX_REPLY_LINES = 64
 
-    def __init__(self, port, clock):
+    def __init__(self, port, clock, driver=None):
         self.port = port
         self.clock = clock
         self._buf = bytearray()
         self._lock = asyncio.Lock()
         self._wake = Wakeable()  # the command task waits here for its final result or prompt
-        self._cur = None
+        self._pending = None     # the command in flight (_Pending) or None
         self._urc_subs = []
         self._reboot_subs = []
         self.echo_off = False   # set after ATE0 succeeded: echo seen again means the modem reset
         self.urcs = 0
         self.garbage = 0
         self.last_rx = None
+        self.use(driver)
+
+    def use(self, driver):
+        """Speak the vendor's dialect on top of the standard one: driver is a driver class (or
+        instance) describing itself (URC_PREFIXES, BARE_COMMANDS, SLOW_COMMANDS, BOOT_MARKS,
+        REPLY_PREFIXES; vendors/generic.py), or None for V.250/27.007 only."""
+        self.urc_starts = URC_STARTS + getattr(driver, "URC_PREFIXES", ())
+        self.bare = BARE + getattr(driver, "BARE_COMMANDS", ())
+        self.slow = getattr(driver, "SLOW_COMMANDS", ()) + SLOW
+        self.boot_marks = getattr(driver, "BOOT_MARKS", ())
+        self.reply_prefixes = getattr(driver, "REPLY_PREFIXES", ())
+
+    def prefix_for(self, cmd):
+        return expected_prefix(cmd, self.bare, self.reply_prefixes)
+
+    def timeout_for(self, cmd):
+        return timeout_for(cmd, self.slow)
+
+    def begin(self, cmd, prompt=False):
+        """Make cmd the command in flight without sending it (for feed() tests and benchmarks)."""
+        self._pending = _Pending(cmd, self.prefix_for(cmd), prompt)
+        return self._pending
 
     # --- subscriptions ---------------------------------------------------------------------------
     def on_urc(self, fn):
@@ -137,8 +158,10 @@ class ATEngine:
                 fn(line)
             except Exception as e:
                 print("wanwatch: URC handler failed:", type(e).__name__, e)
-        if line == "RDY" or line.startswith("^SYSSTART"):
-            self._reboot()
+        for mark in self.boot_marks:  # the vendor's "just booted" line (Quectel RDY, Huawei ^SYSSTART)
+            if line.startswith(mark):
+                self._reboot()
+                break
 
     def _reboot(self):
         self.echo_off = False
@@ -165,7 +188,7 @@ class ATEngine:
                 self.garbage += 1
                 buf[:] = b""
         # the SMS prompt "> " has no line ending
-        cur = self._cur
+        cur = self._pending
         if cur is not None and cur.want_prompt and buf and bytes(buf).strip() == b">":
             buf[:] = b""
             cur.prompted = True
@@ -174,7 +197,7 @@ class ATEngine:
     def _line(self, line):
         if not line:
             return
-        cur = self._cur
+        cur = self._pending
         if cur is not None:
             c = cur.ucmd
             # echo, possibly doubled ("ATE0ATE0") or with the SMS text after it
@@ -187,7 +210,7 @@ class ATEngine:
             fin = parse_final(line)
             if fin is not None:
                 cur.resp = Response(fin[0], cur.lines, fin[1], fin[2])
-                self._cur = None
+                self._pending = None
                 self._wake.wake()
                 return
             if cur.prefix:
@@ -210,8 +233,8 @@ class ATEngine:
             cur.lines.append(line)
 
     def _is_urc(self, line):
-        for p in URC_STARTS:
-            if line.startswith(p):
+        for start in self.urc_starts:
+            if line.startswith(start):
                 return True
         return False
 
@@ -232,10 +255,10 @@ class ATEngine:
 
     async def _exchange(self, cmd, timeout, prefix, payload):
         if timeout is None:
-            timeout = timeout_for(cmd)
-        cur = _Pending(cmd, expected_prefix(cmd) if prefix is None else prefix, payload is not None)
+            timeout = self.timeout_for(cmd)
+        cur = _Pending(cmd, self.prefix_for(cmd) if prefix is None else prefix, payload is not None)
         await self._lock.acquire()  # not `async with`: its enter/exit coroutines cost per command
-        self._cur = cur
+        self._pending = cur
         try:
             await self.port.write(cmd.encode() + b"\r")
             if payload is not None:
@@ -253,8 +276,8 @@ class ATEngine:
                 self.echo_off = True
             return cur.resp
         finally:
-            if self._cur is cur:
-                self._cur = None
+            if self._pending is cur:
+                self._pending = None
             self._lock.release()
 
     async def _await(self, cur, timeout, prompt):

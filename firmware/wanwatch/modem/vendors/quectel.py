@@ -1,7 +1,7 @@
-# modem/quectel.py: Quectel (EC2x/EG25/EP06/EM12/BG95/RM5xx) on top of the generic 27.007 driver.
+# modem/vendors/quectel.py: Quectel (EC2x/EG25/EP06/EM12/BG95/RM5xx) on top of the generic 27.007 driver.
 # Pure parsers for +QENG "servingcell" (chosen by field count), +QNWINFO, +QCAINFO, +QGDCNT, +QTEMP,
 # +QSPN. Placeholders become None. See docs/modem.md for the unit decisions.
-from .generic import GenericDriver, fields, to_int, to_float, hex_id, first, empty_signal
+from .generic import GenericDriver, fields, to_int, hex_id, first, split_plmn
 
 # LTE UL/DL bandwidth code -> MHz
 LTE_BW = {0: 1.4, 1: 3, 2: 5, 3: 10, 4: 15, 5: 20}
@@ -25,15 +25,9 @@ def lte_sinr(raw):
     return raw
 
 
-def _plmn(mcc, mnc):
-    mcc = mcc if mcc and mcc.isdigit() else None
-    mnc = mnc if mnc and mnc.isdigit() else None
-    return mcc, mnc
-
-
 def _lte_common(f, rat):
     """f starts at <duplex>: duplex,mcc,mnc,cellid,pci,earfcn,band,ul,dl,tac,rsrp,rsrq,rssi,sinr..."""
-    mcc, mnc = _plmn(f[1], f[2])
+    mcc, mnc = split_plmn(f[1], f[2])
     sinr_raw = _num(f[13])
     return {"rat": rat, "duplex": f[0] or None, "mcc": mcc, "mnc": mnc, "cell_id": hex_id(f[3]),
             "pci": _num(f[4]), "earfcn": _num(f[5]), "band": _num(f[6]), "ul_bw_code": _num(f[7]),
@@ -84,7 +78,7 @@ def _parse_qeng(lines):
                 out = d
             elif rat == "NR5G-SA" and len(f) >= 17:
                 # state,rat,duplex,mcc,mnc,cellid,pci,tac,arfcn,band,dl_bw,rsrp,rsrq,sinr,scs,srxlev
-                mcc, mnc = _plmn(f[4], f[5])
+                mcc, mnc = split_plmn(f[4], f[5])
                 out = {"rat": "NR5G-SA", "layout": "nr5g_sa%d" % len(f), "duplex": f[3] or None, "mcc": mcc,
                        "mnc": mnc, "cell_id": hex_id(f[6]), "pci": _num(f[7]), "tac": hex_id(f[8]),
                        "earfcn": _num(f[9]), "band": _num(f[10]), "dl_bw_code": _num(f[11]),
@@ -98,7 +92,7 @@ def _parse_qeng(lines):
             d["layout"] = "endc"
             out = d
         elif tag == "NR5G-NSA" and len(f) >= 7:
-            mcc, mnc = _plmn(f[1], f[2])
+            mcc, mnc = split_plmn(f[1], f[2])
             short = len(f) < 8
             sinr_raw = _num(f[5])
             nr = {"rat": "NR5G-NSA", "mcc": mcc, "mnc": mnc, "pci": _num(f[3]), "rsrp_dbm": _num(f[4]),
@@ -130,9 +124,7 @@ def parse_qnwinfo(line):
     if band_name:
         tail = band_name.split(" ")[-1]
         band = to_int(tail)
-    mcc = mnc = None
-    if oper and oper.isdigit() and len(oper) in (5, 6):
-        mcc, mnc = oper[:3], oper[3:]
+    mcc, mnc = split_plmn(oper)
     rat = None
     if act:
         if "NR5G" in act:
@@ -222,54 +214,61 @@ def parse_qspn(line):
     f = fields(line or "", "+QSPN:")
     if len(f) < 5:
         return None
+    mcc, mnc = split_plmn(f[4])
     return {"fnn": f[0] or None, "snn": f[1] or None, "spn": f[2] or None, "alphabet": to_int(f[3]),
-            "rplmn": f[4] or None}
+            "rplmn": f[4] or None, "mcc": mcc, "mnc": mnc}
+
+
+def qnwinfo(lines):
+    """Every +QNWINFO line of one reply -> parse_qnwinfo of the first, with rat NR5G-NSA when an LTE and
+    an NR5G line come together (EN-DC prints both), or None."""
+    out = None
+    rats = []
+    for line in lines or ():
+        if line.startswith("+QNWINFO:"):
+            d = parse_qnwinfo(line)
+            if d is not None:
+                rats.append(d["rat"])
+                if out is None:
+                    out = d
+    if out is not None and "LTE" in rats and ("NR5G-SA" in rats or "NR5G-NSA" in rats):
+        out["rat"] = "NR5G-NSA"
+    return out
 
 
 class QuectelDriver(GenericDriver):
-    name = "quectel"
+    NAME = "quectel"
+    MARKS = ("QUECTEL",)
+    URC_PREFIXES = ("RDY", "+QIND:", "+QUSIM:", "POWERED DOWN", "+QIURC:", "+QSTK")
+    BOOT_MARKS = ("RDY",)
+    # multi-line replies that "need >= 2 s" (asus-lte-telemetry); the engine's default is 5 s
+    SLOW_COMMANDS = (("AT+QENG", 5.0), ("AT+QTEMP", 5.0))
     ICCID_COMMANDS = ("AT+QCCID", "AT+CCID", "AT+ICCID")
     RESET_COMMAND = "AT+CFUN=1,1"
+    CELL_COMMAND = 'AT+QENG="servingcell"'
     # AT+QGDCNT? field order. Quectel manuals say <bytes_sent>,<bytes_recv>; QModem's expected stats for
     # the RM500U fixture say rx,tx. We follow the manual (and the EM12 3ginfo capture): sent first.
     QGDCNT_ORDER = ("tx_bytes", "rx_bytes")
 
-    async def poll_signal(self):
-        r = await self.cmd('AT+QENG="servingcell"')
-        q = parse_qeng_servingcell(r.lines) if r.ok else None
-        if q is None or q.get("rat") is None:
-            return await GenericDriver.poll_signal(self)
-        sig = empty_signal()
-        for k in ("rat", "rsrp_dbm", "rsrq_db", "sinr_db", "band", "cell_id", "tac", "pci", "earfcn", "rssi_dbm"):
-            if k in q:
-                sig[k] = q[k]
-        nr = q.get("nr")
-        if nr is not None:
-            n = empty_signal()
-            del n["nr"]
-            for k in n:
-                if k in nr:
-                    n[k] = nr[k]
-            n["rat"] = "NR5G-NSA"
-            sig["nr"] = n
-        r = await self.cmd("AT+CSQ")
-        line = first(r.lines, "+CSQ:") if r.ok else None
-        if line:
-            from .generic import parse_csq
-            c = parse_csq(line)
-            sig["csq"] = c["csq"]
-            if sig["rssi_dbm"] is None:
-                sig["rssi_dbm"] = c["rssi_dbm"]
-        return sig
+    def parse_cell(self, lines):
+        return parse_qeng_servingcell(lines)
 
-    async def poll_operator(self):
-        act = await GenericDriver.poll_operator(self)
-        if self.network.get("operator") is None:
+    async def more_network(self, net):
+        """AT+QSPN (operator name; RPLMN, the registered PLMN), then AT+QNWINFO (PLMN, RAT): only when
+        AT+COPS? gave no operator name or no numeric PLMN."""
+        if net["operator"] is None or net["mcc"] is None:
             r = await self.cmd("AT+QSPN")
             q = parse_qspn(first(r.lines, "+QSPN:")) if r.ok else None
             if q:
-                self.network["operator"] = q["fnn"] or q["spn"]
-        return act
+                if net["operator"] is None:
+                    net["operator"] = q["fnn"] or q["spn"]
+                if net["mcc"] is None:
+                    net["mcc"], net["mnc"] = q["mcc"], q["mnc"]
+        if net["mcc"] is None:
+            r = await self.cmd("AT+QNWINFO")
+            q = qnwinfo(r.lines) if r.ok else None
+            if q:
+                net["mcc"], net["mnc"], net["rat"] = q["mcc"], q["mnc"], q["rat"]
 
     async def poll_extra(self):
         r = await self.cmd("AT+QTEMP")

@@ -1,6 +1,6 @@
-# modem/sierra.py: Sierra Wireless (EM7455/EM7565/DW5811e/EM9191) on top of the generic driver.
+# modem/vendors/sierra.py: Sierra Wireless (EM7455/EM7565/DW5811e/EM9191) on top of the generic driver.
 # !GSTATUS? is a free-form two-column "key: value" block (spaces or TABs, two keys per line, `--`).
-from .generic import GenericDriver, to_int, to_float, hex_id, empty_signal
+from .generic import GenericDriver, to_int, to_float, hex_id
 
 KEYS = ("Current Time", "Temperature", "Reset Counter", "Mode", "System mode", "PS state", "LTE band",
         "LTE bw", "LTE Rx chan", "LTE Tx chan", "LTE CA state", "EMM state", "RRC state", "IMS reg state",
@@ -43,50 +43,61 @@ def _paren_or_hex(v):
     return hex_id(v.split(" ")[0])
 
 
-def parse_gstatus(lines):
-    try:
-        p = gstatus_pairs(lines)
-    except Exception:
-        return None
-    band = p.get("LTE band") or ""
-    rsrp = p.get("RSRP (dBm)") or p.get("PCC RxM RSRP")
-    mode = (p.get("System mode") or "").upper()
-    rat = {"LTE": "LTE", "WCDMA": "UMTS", "GSM": "GSM", "ENDC": "NR5G-NSA"}.get(mode)
-    def num(k):
-        v = p.get(k)
-        return to_float(v.split(" ")[0]) if v else None
-    temp = p.get("Temperature")
-    tx = p.get("Tx Power")
-    return {"rat": rat, "temp_c": to_int(temp) if temp else None,
-            "band": to_int(band[1:]) if band[:1] == "B" else None,
-            "earfcn": to_int(p.get("LTE Rx chan") or ""), "rssi_dbm": num("PCC RxM RSSI"),
-            "rsrp_dbm": to_float(rsrp) if rsrp else None, "rsrq_db": num("RSRQ (dB)"), "sinr_db": num("SINR (dB)"),
-            "tac": _paren_or_hex(p.get("TAC")), "cell_id": _paren_or_hex(p.get("Cell ID")),
-            "tx_power": to_float(tx) if tx else None, "mode": p.get("Mode"), "emm_state": p.get("EMM state"),
-            "rrc_state": p.get("RRC state"), "ps_state": p.get("PS state")}
-
-
 def _intish(v):
     if v is not None and v == int(v):
         return int(v)
     return v
 
 
+def _registered(emm):
+    """EMM state -> registered True/False, None when it says neither."""
+    emm = (emm or "").upper()
+    if emm.startswith("REGISTERED"):
+        return True
+    if emm.startswith("DEREGISTERED") or emm == "NULL":
+        return False
+    return None
+
+
+def parse_gstatus(lines):
+    try:
+        pairs = gstatus_pairs(lines)
+    except Exception:
+        return None
+    band = pairs.get("LTE band") or ""
+    rsrp = pairs.get("RSRP (dBm)") or pairs.get("PCC RxM RSRP")
+    mode = (pairs.get("System mode") or "").upper()
+    rat = {"LTE": "LTE", "WCDMA": "UMTS", "GSM": "GSM", "ENDC": "NR5G-NSA"}.get(mode)
+
+    def num(k):
+        v = pairs.get(k)
+        return to_float(v.split(" ")[0]) if v else None
+    temp = pairs.get("Temperature")
+    tx = pairs.get("Tx Power")
+    return {"rat": rat, "temp_c": to_int(temp) if temp else None,
+            "band": to_int(band[1:]) if band[:1] == "B" else None,
+            "earfcn": to_int(pairs.get("LTE Rx chan") or ""), "rssi_dbm": _intish(num("PCC RxM RSSI")),
+            "rsrp_dbm": _intish(to_float(rsrp)) if rsrp else None, "rsrq_db": num("RSRQ (dB)"),
+            "sinr_db": num("SINR (dB)"), "tac": _paren_or_hex(pairs.get("TAC")),
+            "cell_id": _paren_or_hex(pairs.get("Cell ID")), "tx_power": to_float(tx) if tx else None,
+            "mode": pairs.get("Mode"), "emm_state": pairs.get("EMM state"), "rrc_state": pairs.get("RRC state"),
+            "ps_state": pairs.get("PS state"), "registered": _registered(pairs.get("EMM state"))}
+
+
 class SierraDriver(GenericDriver):
-    name = "sierra"
+    NAME = "sierra"
+    MARKS = ("SIERRA",)
+    BARE_COMMANDS = ("AT!GSTATUS?",)  # a free-form block under one "!GSTATUS:" line
     ICCID_COMMANDS = ("AT+ICCID", "AT+CCID")
     RESET_COMMAND = "AT!RESET"
+    CELL_COMMAND = "AT!GSTATUS?"
 
-    async def poll_signal(self):
-        sig = await GenericDriver.poll_signal(self)
-        r = await self.cmd("AT!GSTATUS?", None, "")
-        g = parse_gstatus(r.lines) if r.ok else None
-        if g is not None and g["rat"] is not None:
-            for k in ("rat", "band", "earfcn", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db", "tac", "cell_id"):
-                if g.get(k) is not None:
-                    sig[k] = _intish(g[k]) if k in ("rssi_dbm", "rsrp_dbm") else g[k]
-            self.modem["temp_c"] = g["temp_c"]
-        return sig
+    def parse_cell(self, lines):
+        return parse_gstatus(lines)
+
+    async def poll_extra(self):
+        if self.cell is not None:
+            self.modem["temp_c"] = self.cell["temp_c"]  # !GSTATUS? carries the temperature too
 
 
 Driver = SierraDriver

@@ -1,10 +1,13 @@
-# modem/manager.py: keeps the modem answered and its status fresh: open the port (with backoff),
-# detect the vendor, initialise, identify, poll; re-initialise after a modem reboot; reopen a port
-# that vanished (USB re-enumeration). Never raises out of run().
+# modem/supervisor.py: ModemSupervisor keeps the modem answered and its status fresh: open the port
+# (with backoff), detect the vendor, initialise, identify, poll; re-initialise after a modem reboot;
+# reopen a port that vanished (USB re-enumeration); walk the recovery ladder. Never raises out of
+# run(). Named so it does not clash with freedesktop's ModemManager, which runs on the same routers.
+# Vendor specifics (reset and recovery commands, the engine's dialect) come from the driver.
 from ..compat import asyncio, exc_text
-from .. import serialport
-from . import detect_vendor, load_driver
-from .generic import GenericDriver
+from . import serialport, vendors
+from .engine import ATEngine
+from .sms import send_sms
+from .vendors.generic import GenericDriver
 
 BACKOFF_MAX_S = 60
 
@@ -13,35 +16,7 @@ class ModemAbsent(Exception):
     pass
 
 
-SMS_MAX = 160
-
-
-def sms_number_ok(number):
-    if not isinstance(number, str) or not 3 <= len(number) <= 20:
-        return False
-    body = number[1:] if number.startswith("+") else number
-    return body.isdigit()
-
-
-def sms_text(text):
-    """One single SMS of GSM-safe text: printable ASCII only (a CR would open a new prompt), and
-    over 160 characters shortened visibly with '...' instead of split silently."""
-    out = []
-    for c in str(text):
-        o = ord(c)
-        if c in "\r\n\t":
-            out.append(" ")
-        elif 32 <= o < 127 and c not in "[]{}\\^~|`":  # GSM-7 escape characters cost two septets
-            out.append(c)
-        else:
-            out.append("?")
-    s = "".join(out).strip()
-    if len(s) > SMS_MAX:
-        s = s[:SMS_MAX - 3] + "..."
-    return s
-
-
-class ModemManager:
+class ModemSupervisor:
     def __init__(self, cfg, clock, events, open_port=None, power_toggle=None, reboot=None):
         self.cfg = cfg
         self.power_toggle = power_toggle  # board hook: callable (sync or async) that power-cycles the modem
@@ -83,40 +58,29 @@ class ModemManager:
         return st
 
     async def send_sms(self, number, text):
-        """Text-mode SMS (27.005): AT+CMGF=1, AT+CMGS="<da>", prompt, text, Ctrl-Z. Returns
-        {"ok", "mr", "error", "text"}; never raises for modem-side failures."""
-        if not sms_number_ok(number):
-            return {"ok": False, "mr": None, "error": "invalid number %r" % (number,), "text": None}
-        if self.at is None:
-            return {"ok": False, "mr": None, "error": "modem not available", "text": None}
-        body = sms_text(text)
-        r = await self.at.command("AT+CMGF=1")
-        if not r.ok:
-            return {"ok": False, "mr": None, "error": "text mode refused: %s" % (r.text or r.code or r.final), "text": body}
-        await self.at.command('AT+CSCS="GSM"')
-        r = await self.at.command_with_prompt('AT+CMGS="%s"' % number, body.encode() + b"\x1a")
-        mr = None
-        for line in r.lines:
-            if line.startswith("+CMGS:"):
-                try:
-                    mr = int(line[6:].strip())
-                except ValueError:
-                    pass
-        if r.ok:
-            return {"ok": True, "mr": mr, "error": None, "text": body}
-        return {"ok": False, "mr": None, "error": "%s %s" % (r.final, r.code if r.code is not None else (r.text or "")),
-                "text": body}
+        """Text-mode SMS (modem/sms.py); returns {"ok", "mr", "error", "text"}, never raises for
+        modem-side failures."""
+        return await send_sms(self.at, number, text)
 
     async def reset(self):
         """Vendor reset of the modem (remote command / recovery ladder); the reboot is then detected
         and the modem re-initialised."""
         if self.at is None:
             return {"ok": False, "error": "modem not available"}
-        cmd = getattr(self.driver, "RESET_COMMAND", "AT+CFUN=1,1")
-        r = await self.at.command(cmd, 15)
-        self.events.emit("modem_recovery", step="reset", command=cmd, ok=r.ok)
-        self._rebooted = True
-        return {"ok": r.ok, "command": cmd}
+        ok, sent = await self._step("reset")
+        self.events.emit("modem_recovery", step="reset", command=sent, ok=ok)
+        return {"ok": ok, "command": sent}
+
+    async def _step(self, step):
+        """Send the driver's commands for a recovery step -> (all answered OK, the last command sent)."""
+        ok, sent = True, None
+        for command, timeout in (self.driver or GenericDriver).recovery_commands(step):
+            sent = command
+            r = await self.at.command(command, timeout)
+            ok = ok and r.ok
+        if step == "reset":
+            self._rebooted = True
+        return ok, sent
 
     async def command(self, cmd, timeout=None, prefix=None):
         if self.at is None:
@@ -202,16 +166,9 @@ class ModemManager:
             step, reason = d
             if self.events is not None:
                 self.events.emit("modem_recovery", step=step, reason=reason)
-            at = self.at
-            if step == "resync" and at is not None:
-                await at.command("AT", 1.0)
-                await at.command("ATE0", 1.0)
-            elif step == "reattach" and at is not None:
-                await at.command("AT+CFUN=0", 30)
-                await at.command("AT+CFUN=1", 30)
-            elif step == "reset" and at is not None:
-                await at.command(getattr(self.driver, "RESET_COMMAND", "AT+CFUN=1,1"), 15)
-                self._rebooted = True
+            if step in ("resync", "reattach", "reset"):
+                if self.at is not None:
+                    await self._step(step)
             elif step == "power" and self.power_toggle is not None:
                 r = self.power_toggle()
                 if r is not None and hasattr(r, "send"):
@@ -259,10 +216,10 @@ class ModemManager:
 
     # --- internals -----------------------------------------------------------------------------
     async def _open(self):
-        from ..at import ATEngine
-        m = self.cfg["modem"]
-        self.port = await self.open_port(m["port"], m["baud"])
-        self.at = ATEngine(self.port, self.clock)
+        modem = self.cfg["modem"]
+        self.port = await self.open_port(modem["port"], modem["baud"])
+        # a configured vendor's dialect from the start (boot URCs); auto: set once detected
+        self.at = ATEngine(self.port, self.clock, self.driver or vendors.load(modem["vendor"]))
         self.at.on_reboot(self._on_reboot)
         self.at.on_urc(self._on_urc)
         self._reader = asyncio.create_task(self.at.run())
@@ -294,23 +251,27 @@ class ModemManager:
             self.state = "unresponsive"
             return
         vendor = self.cfg["modem"]["vendor"]
-        manu = None
         if vendor == "auto":
-            r = await self.at.command("AT+CGMI")
-            manu = " ".join(r.lines) if r.ok else ""
-            if not manu or detect_vendor(manu) == "generic":
-                r = await self.at.command("ATI")
-                manu = (manu or "") + " " + (" ".join(r.lines) if r.ok else "")
-            vendor = detect_vendor(manu)
+            text = await self._reply_text("AT+CGMI")
+            driver = vendors.detect(text)
+            if driver is GenericDriver:
+                driver = vendors.detect(text + " " + await self._reply_text("ATI"))
+        else:
+            driver = vendors.load(vendor)
         old = self.driver
-        self.driver = load_driver(vendor)(self.at, self.clock)
+        self.at.use(driver)
+        self.driver = driver(self.at, self.clock)
         if old is not None:  # keep what we knew; identify refreshes it
             self.driver.sim["iccid"] = None
         await self.driver.init()
         await self.driver.identify()
         self.state = "ready"
-        if self.events is not None and (old is None or old.name != self.driver.name):
-            self.events.emit("modem_ready", vendor=self.driver.name, model=self.driver.modem.get("model"))
+        if self.events is not None and (old is None or old.NAME != self.driver.NAME):
+            self.events.emit("modem_ready", vendor=self.driver.NAME, model=self.driver.modem.get("model"))
+
+    async def _reply_text(self, cmd):
+        r = await self.at.command(cmd)
+        return " ".join(r.lines) if r.ok else ""
 
     def _note_changes(self):
         iccid = self.iccid
