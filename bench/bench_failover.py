@@ -26,7 +26,7 @@ sys.path[:0] = [os.path.join(ROOT, "firmware"), ROOT]
 from host_tools.netbed import TARGETS, NetBed  # noqa: E402
 from host_tools.netbed.lanclient import KINDS  # noqa: E402
 from tests.support.netbed_agent import BedAgent, bed_config, is_state  # noqa: E402
-from tests.support.site_agent import SiteAgent, site_config  # noqa: E402
+from host_tools.netbed.agent import SiteAgent, site_config  # noqa: E402
 
 STANDBY_PERIOD_S = 300  # the default probe.standby_interval_s
 TRIAL_HOLD_S = 6
@@ -159,7 +159,7 @@ def main(argv=None):
     print("  LAN outage at failback, IPv6 (ping):   %s" % fmt(r["fb6"]))
     if args.dead_minutes > 0:
         rep, restarts, failbacks = stays_dead(args.dead_minutes)
-        print("primary dead for %.0f min (default hold-down and session restarts): LAN lost after the switch %s; "
+        print("primary dead for %.1f min (default hold-down and session restarts): LAN lost after the switch %s; "
               "%d session restarts, %d failbacks into the dead line"
               % (args.dead_minutes, ", ".join("%s %.2f s" % (k, rep[k]["lost_s"]) for k in KINDS), restarts,
                  failbacks))

