@@ -2,6 +2,7 @@
 router with a LAN client behind it (NAT on both uplinks, BCP38 at both ISPs, dual stack, the
 router's dnsmasq), judged by what the LAN client's ping, fixed 5-tuple UDP flow, TCP connects and
 DNS lookups saw, over IPv4 and IPv6."""
+import json
 import sys
 import time
 
@@ -9,7 +10,7 @@ import pytest
 
 from host_tools.netbed import TARGETS, NetBed
 from host_tools.netbed.lanclient import KINDS
-from host_tools.netbed.agent import SiteAgent, site_config
+from host_tools.netbed.agent import SiteAgent, firmware_bundle, micropython, site_config
 
 pytestmark = pytest.mark.netns
 
@@ -158,3 +159,28 @@ def test_broker_by_name_and_a_resolver_that_never_answers_do_not_stall_the_probe
     asked = silent.stdout.read().split().count("asked")
     assert asked >= 4, asked  # the agent did keep trying to resolve the broker's name
     assert agent.proc.poll() is None
+
+
+def test_a_stopped_or_crashed_agent_leaves_the_routing_to_netifd(bed, tmp_path):
+    a = start_site(bed, tmp_path, failover={"hold_down_s": 600})
+    bed.kill_upstream("wan")
+    assert a.wait_event(kind("failover"), 10)
+    assert "lookup 30100" in bed.run_router(["ip", "-4", "rule"]).stdout
+    a.stop()  # SIGKILL: a crash leaves its last choice (the backup) in place until it is back
+    assert "via 10.2.0.1 dev wwan" in bed.run_router(["ip", "-4", "route", "show", "table", "30100"]).stdout
+    # the respawned agent starts by removing the old rules, then judges afresh (wan is still dead)
+    b = SiteAgent(bed, site_config(bed, str(tmp_path), failover={"hold_down_s": 600}))
+    assert b.wait_event(kind("actuation", action="setup"), 10)[1]["ok"]
+    assert b.wait_event(kind("failover"), 15)
+    b.stop()
+    # the service stopped: `wanwatch --release` (the init script's service_stopped) removes it all
+    cfg = bed.write_file("rel.json", json.dumps(site_config(bed, str(tmp_path))))
+    r = bed.run_router(["env", "MICROPYPATH=%s:.frozen" % firmware_bundle(bed), micropython(), "-m", "wanwatch",
+                        "--config", cfg, "--release"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    for fam in ("-4", "-6"):
+        out = bed.run_router(["ip", fam, "rule"]).stdout
+        assert "3000" not in out and "30100" not in out, out
+        assert bed.run_router(["ip", fam, "route", "show", "table", "30100"]).stdout.strip() == ""
+    # netifd's main table decides again: the LAN's traffic takes wan (lower metric), dead or not
+    assert bed.run_router(["ip", "-4", "route", "get", "10.9.0.1"]).stdout.find("dev wan ") >= 0

@@ -47,6 +47,7 @@ def test_ipk_structure_and_control(ipk):
     init = data["./etc/init.d/wanwatch"][1].decode()
     assert "USE_PROCD=1" in init and "procd_add_reload_trigger" in init and "respawn" in init
     assert "procd_set_param stdout 1" in init
+    assert "service_stopped()" in init and "--release" in init  # stopping hands routing back to netifd
     # the run dir comes from UCI (main.run_dir), as in the hotplug hook
     assert "uci -q get wanwatch.main.run_dir" in init and '${run_dir:-/var/run/wanwatch}' in init
     hook = data["./etc/hotplug.d/iface/30-wanwatch"][1].decode()
