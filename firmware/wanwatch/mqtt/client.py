@@ -381,8 +381,10 @@ class MQTTClient:
             return what
         if qos == 1 and pid:
             await self._send(codec.puback(pid), gen)
-        if topic is None or qos > 1:
-            return what + ", unusable topic or QoS %d" % qos
+        if qos > 1:
+            return what + " with QoS %d" % qos
+        if topic is None:
+            return what + ", topic not kept (over %d bytes, not UTF-8 or a wildcard)" % codec.TOPIC_KEEP
         _call(self.on_oversize, topic, plen, pkt[8], retain)
         return what + " on %r" % topic[:80]
 

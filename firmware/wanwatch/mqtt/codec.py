@@ -249,7 +249,7 @@ class Parser:
         end = start + length
         if len(buf) < end:
             return None
-        body = bytes(buf[start:end])
+        body = bytes(memoryview(buf)[start:end])  # one copy (a bytearray slice would be another)
         if end >= len(buf):
             self.buf = bytearray()
             self.pos = 0
