@@ -9,9 +9,9 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from tests.mqtt.helpers import Peer, mini_bundle
+from tests.mqtt.helpers import Peer, mini_bundle, persistent_broker
 from tests.support import paths
-from tests.support.broker import Broker, free_port
+from tests.support.broker import free_port
 from wanwatch.clock import Clock
 from wanwatch.events import EventBus
 from wanwatch.reporter import Reporter, outbox_for
@@ -65,12 +65,6 @@ class Controller:
         if self.last is None or ev["seq"] > self.last:
             self.last = ev["seq"]
         self.events.append(ev)
-
-
-def persistent_broker():
-    b = Broker(persistence=True)
-    os.chmod(b.dir, 0o777)  # mosquitto drops root privileges; it must write its db there
-    return b.start()
 
 
 def durable_peer(port, topics, cid):
