@@ -177,6 +177,7 @@ class Reporter:
             doc = await self.commands.handle(payload)
         finally:
             self._cmd_busy -= 1
+        payload = None  # up to 4 KB: not held while the answer waits for its PUBACK
         answer = self._reply(doc) if doc.get("ok") else self._reject(doc)
         if answer is not None:
             await answer
