@@ -2,11 +2,15 @@
 reporter + client + signed commands under -X heapsize=HEAP): a retained 5 KB command through a
 real mosquitto, a seeded fuzz run through mosquitto, and one from a fake broker on a raw socket
 sending hostile frames. The long forms are in bench/bench_mqtt_fuzz.py."""
+import asyncio
+import json
 import time
 
 from tests.mqtt import hostile
 from tests.mqtt.hostile import Device, broker_connects
 from tests.mqtt.helpers import Peer, persistent_broker, publish_retained
+from tests.mqtt.test_reporter import cfg_for, make_reporter
+from wanwatch.commands import Commands
 from wanwatch.reporter import REJECTS_PER_MIN
 
 # the live heap (gc.mem_alloc() after gc.collect(), sampled every 0.5 s) may grow at most this much
@@ -116,3 +120,38 @@ def test_fuzz_from_fake_broker(tmp_path):
     assert r["connections"] == 1 + lost and s["connects"] == 1 + lost
     assert r["statuses_after"] >= 1 and s["connected"]
     assert s["peak"] - r["base"]["mem"] < MEM_GROWTH, (r["base"], s)
+
+
+def test_oversize_command_and_flood_under_cpython(tmp_path, broker):
+    """The same reporter code under CPython: a retained 5 KB command answered once, then a flood of
+    30 junk commands answered within the budget; one connection throughout."""
+    base = "wanwatch/cp5"
+    publish_retained(broker.port, base + "/cmd", b'{"id":"cp-big",' + b" " * 5000 + b"}")
+    peer = Peer(broker.port, [base + "/cmd/result"], client_id="ctl-cp5")
+    cfg = cfg_for(broker.port, "cp5", str(tmp_path), status_interval_s=1)
+    cfg["commands"] = {"key": hostile.KEY}
+    ran = []
+
+    async def handler(args):
+        ran.append(args)
+        return {}
+
+    rep, _ = make_reporter(cfg, commands=lambda clock, events: Commands(cfg, clock, str(tmp_path), {"status": handler}))
+
+    async def main():
+        task = asyncio.create_task(rep.run())
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, peer.wait, lambda: peer.payloads(base + "/cmd/result"), 15, "answer")
+        for i in range(30):
+            await loop.run_in_executor(None, peer.publish, base + "/cmd", json.dumps({"id": "j%d" % i}), 1)
+        await loop.run_in_executor(None, peer.wait, lambda: rep.rejects_dropped >= 30 - (REJECTS_PER_MIN - 1) and
+                                   len(peer.payloads(base + "/cmd/result")) >= REJECTS_PER_MIN, 15, "flood handled")
+        await rep.stop()
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    res = [json.loads(p) for p in peer.payloads(base + "/cmd/result")]
+    peer.close()
+    assert res[0] == {"id": "cp-big", "cmd": None, "ok": False, "error": "payload too large (5016 > 1024 bytes)"}
+    assert len(res) == REJECTS_PER_MIN and rep.rejects_dropped == 30 - (REJECTS_PER_MIN - 1)
+    assert rep.client.connects == 1 and ran == []

@@ -29,7 +29,7 @@ def cfg_for(port, dev, state_dir, **mqtt_extra):
             "links": [{"name": "wan", "metered": False}, {"name": "wwan", "metered": True}]}
 
 
-def make_reporter(cfg, active="wan"):
+def make_reporter(cfg, active="wan", commands=None):
     clock = Clock()
     ob = outbox_for(cfg)
     events = EventBus(clock, ob.boot, ob.seq)
@@ -39,7 +39,7 @@ def make_reporter(cfg, active="wan"):
         return {"v": 1, "device_id": cfg["device_id"], "active_link": active, "mqtt": box["r"].status()}
 
     r = Reporter(cfg, clock, events, status, lambda: {"v": 1, "device_id": cfg["device_id"], "board": "t"},
-                 outbox=ob)
+                 commands=commands(clock, events) if commands else None, outbox=ob)
     box["r"] = r
     return r, events
 
