@@ -1,7 +1,8 @@
 """Hostile input on the MQTT side, with the real micropython device (tests/mqtt/mpy_hostile.py:
 reporter + client + signed commands under -X heapsize=HEAP): a retained 5 KB command through a
 real mosquitto, a seeded fuzz run through mosquitto, and one from a fake broker on a raw socket
-sending hostile frames. The long forms are in bench/bench_mqtt_fuzz.py."""
+sending hostile frames; and the reporter's too-large answer and answer budget under CPython.
+The long forms are in bench/bench_mqtt_fuzz.py."""
 import asyncio
 import json
 import time
