@@ -37,6 +37,9 @@ class Broker:
         self.netns = netns
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="ww-mosq-")
+        # mosquitto started as root drops to its own user: without this it can write neither its
+        # log (log() would stay empty) nor a persistence db here
+        os.chmod(self.dir, 0o777)
         self.extra_conf = extra_conf
         self.persistence = persistence
         self.proc = None

@@ -14,12 +14,16 @@
 # known fields, good signature, ts within +-window_s (300) of clock.time(), nonce never seen (bounded
 # persisted cache), known command, valid args. Any failure returns {id, ok:false, error} and runs
 # nothing. The nonce is persisted before the handler runs, so a crash cannot open a replay.
+# A payload too large to parse (here: > 1024 bytes; or one the MQTT client streamed past unread,
+# over its 4 KiB packet limit) is answered by too_large() with the id found in its first bytes, if
+# any: unverified, it only addresses the answer.
 from . import hmac256, store
 from .compat import asyncio, exc_text, loads
 from .names import is_name
 
 MAX_PAYLOAD = 1024
 MAX_NONCES = 64
+ID_HEAD = 128  # bytes at the start of a too-large payload searched for its "id"
 HANDLER_TIMEOUT_S = 60
 FIELDS = ("id", "ts", "nonce", "cmd", "args", "sig")
 
@@ -104,6 +108,41 @@ def sign(key, msg):
     return hmac256.hexdigest(key, canonical(msg))
 
 
+def recover_id(head):
+    """The "id" string of a JSON command from its first bytes (`{"id":"c1",...`, as
+    `wanwatch-host sign` writes it), or None: not there, escaped, not 1-64 printable characters."""
+    i = head.find(b'"id"')
+    if i < 0:
+        return None
+    j = _after_space(head, i + 4)
+    if j >= len(head) or head[j] != 0x3A:  # ':'
+        return None
+    j = _after_space(head, j + 1)
+    if j >= len(head) or head[j] != 0x22:  # '"'
+        return None
+    k = head.find(b'"', j + 1)
+    if k < 0 or not 1 <= k - j - 1 <= 64:
+        return None
+    raw = head[j + 1:k]
+    for b in raw:
+        if b < 0x20 or b == 0x5C or b == 0x7F:  # control characters, backslash (escapes)
+            return None
+    try:
+        return bytes(raw).decode()
+    except UnicodeError:
+        return None
+
+
+def _after_space(buf, j):
+    while j < len(buf) and buf[j] in (0x20, 0x09, 0x0A, 0x0D):
+        j += 1
+    return j
+
+
+def too_large_error(size):
+    return "payload too large (%d > %d bytes)" % (size, MAX_PAYLOAD)
+
+
 class Commands:
     def __init__(self, cfg, clock, state_dir, handlers, events=None):
         c = cfg.get("commands") or {}
@@ -129,7 +168,7 @@ class Commands:
         if self.key is None:
             return None, "commands disabled: no valid commands.key configured"
         if len(payload) > MAX_PAYLOAD:
-            return None, "payload too large (%d > %d bytes)" % (len(payload), MAX_PAYLOAD)
+            return None, too_large_error(len(payload))
         try:
             msg = loads(payload)
         except Exception:  # ValueError, UnicodeError, RuntimeError (deep nesting on MicroPython)
@@ -215,10 +254,27 @@ class Commands:
         return True
 
     # --- execution ------------------------------------------------------------------------------
+    def too_large(self, size, head):
+        """The answer to a command payload of size bytes over MAX_PAYLOAD of which only head (its
+        first bytes) is known; nothing runs. {id, cmd: null, ok: false, error}: the id as found in
+        head, or null and the error says so."""
+        self.rejected += 1
+        if self.key is None:
+            return {"id": None, "cmd": None, "ok": False, "error": "commands disabled: no valid commands.key configured"}
+        cid = recover_id(bytes(head[:ID_HEAD]))
+        err = too_large_error(size)
+        if cid is None:
+            err += "; no id in its first %d bytes" % ID_HEAD
+        return {"id": cid, "cmd": None, "ok": False, "error": err}
+
     async def handle(self, payload):
         """Validate and run one command; returns the result document (never raises)."""
+        payload = bytes(payload)
+        if len(payload) > MAX_PAYLOAD:
+            return self.too_large(len(payload), payload[:ID_HEAD])
         self._authentic = False
-        msg, err = self.check(bytes(payload))
+        msg, err = self.check(payload)
+        authentic = self._authentic  # read now: another command may run while this one awaits
         cid = msg.get("id") if isinstance(msg, dict) and isinstance(msg.get("id"), str) else None
         cmd = msg.get("cmd") if isinstance(msg, dict) and isinstance(msg.get("cmd"), str) else None
         if err is None and not self._remember(msg["nonce"], msg["ts"]):
@@ -241,7 +297,7 @@ class Commands:
             self.rejected += 1
             doc["error"] = err
         # only signed commands become events: forged traffic must not flood the outbox
-        if self.events is not None and self._authentic:
+        if self.events is not None and authentic:
             try:
                 fields = {"id": cid, "cmd": cmd[:32], "ok": err is None}
                 if err:

@@ -10,12 +10,19 @@
 # Events are published at once and strictly in order (one in flight: ordering beats throughput on
 # a link that sees a few events a day). Delivery is at-least-once: a controller de-duplicates on
 # (boot, seq) and detects loss as a seq gap (see docs/mqtt.md).
+#
+# Anyone who can publish on <base>/cmd can make the device answer, so answers to commands that did
+# not run (rejected, busy, too large, commands off) share a budget of REJECTS_PER_MIN a minute;
+# beyond it they are dropped (counted, logged once a minute) before any task or buffer is made for
+# them. Results of commands that ran always go out (signed, nonce-limited by commands.py). An
+# oversize retained command is answered once, not again after every reconnect.
 from .compat import asyncio, dumps, exc_text
-from .mqtt.client import DNS_TIMEOUT_S, MQTTClient
+from .mqtt.client import DNS_TIMEOUT_S, Budget, MQTTClient
 from .names import is_ip
 from .outbox import Outbox
 
 CMD_CONCURRENCY = 2
+REJECTS_PER_MIN = 10
 EVENT_STATUS_DELAY_S = 2
 
 
@@ -61,6 +68,7 @@ class Reporter:
         self.client.on_up = self._on_up
         self.client.on_down = self._on_down
         self.client.on_message = self._on_message
+        self.client.on_oversize = self._on_oversize
         self.client.before_connect = self._choose_keepalive
         self.keepalive = m.get("keepalive_s", 60)
         self.keepalive_metered = m.get("keepalive_metered_s", 300)
@@ -71,6 +79,9 @@ class Reporter:
         self._down_since = clock.monotonic()  # unreachable until the first connect
         self._extra_bytes = 0
         self._cmd_busy = 0
+        self._rejects = Budget(clock, REJECTS_PER_MIN, 60)
+        self.rejects_dropped = 0  # answers to rejected commands not sent (over the budget)
+        self._answered_retained = None  # (size, id) of the oversize retained command answered
         self.published_events = 0
 
     def _make_client(self, client_id, will, timeout=None):
@@ -132,18 +143,44 @@ class Reporter:
         if topic != self.base + "/cmd":
             return None
         if self.commands is None:
-            return self._reply({"id": None, "ok": False, "error": "commands not enabled on this device"})
+            return self._reject({"id": None, "ok": False, "error": "commands not enabled on this device"})
         if self._cmd_busy >= CMD_CONCURRENCY:
-            return self._reply({"id": None, "ok": False, "error": "busy: too many commands in progress"})
+            return self._reject({"id": None, "ok": False, "error": "busy: too many commands in progress"})
         self._cmd_busy += 1
         return self._run_command(payload)
+
+    def _on_oversize(self, topic, size, head, retain):
+        """A command the client streamed past unread (over its packet limit): answer it."""
+        if topic != self.base + "/cmd":
+            return None
+        if self.commands is None:
+            return self._reject({"id": None, "ok": False, "error": "commands not enabled on this device"})
+        doc = self.commands.too_large(size, head)
+        if retain:  # delivered again at every subscribe: one answer is enough
+            seen = (size, doc["id"])
+            if seen == self._answered_retained:
+                return None
+            self._answered_retained = seen
+        return self._reject(doc)
+
+    def _reject(self, doc):
+        """The answer to a command that did not run, if the budget allows (else None)."""
+        if self._rejects.take():
+            return self._reply(doc)
+        self.rejects_dropped += 1
+        if self._rejects.missed == 1:
+            _log("more than %d rejected commands a minute: further answers dropped" % REJECTS_PER_MIN)
+        return None
 
     async def _run_command(self, payload):
         try:
             doc = await self.commands.handle(payload)
         finally:
             self._cmd_busy -= 1
-        await self._reply(doc)
+        payload = None  # up to 4 KB: not held while the answer waits for its PUBACK
+        answer = self._reply(doc) if doc.get("ok") else self._reject(doc)
+        if answer is not None:
+            await answer
 
     async def _reply(self, doc):
         try:

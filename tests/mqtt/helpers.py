@@ -123,6 +123,12 @@ def publish_retained(port, topic, payload):
     c.disconnect()
 
 
+def persistent_broker():
+    """A mosquitto that keeps retained messages and sessions across restarts."""
+    from tests.support.broker import Broker
+    return Broker(persistence=True).start()
+
+
 MQTT_MODULES = ["__init__", "compat", "clock", "store", "events", "outbox", "reporter", "commands", "names",
                 "hmac256", "smsalert", "mqtt/__init__", "mqtt/codec", "mqtt/client"]
 

@@ -164,9 +164,48 @@ def test_qos1_never_acked_gives_false_and_drops_link():
     assert ok is False and n == 3 and not c.connected and "PUBACK" in c.last_error
 
 
-def test_malformed_packet_from_broker_drops_link():
+HOSTILE_AFTER_CONNACK = [
+    ("reserved type 15", b"\xf0\x00"),
+    ("reserved type 0 with a body", b"\x00\x03abc"),
+    ("second CONNACK", b"\x20\x02\x00\x00"),
+    ("PUBREL (QoS 2)", b"\x62\x02\x00\x01"),
+    ("QoS 2 PUBLISH", codec._packet(0x34, codec._bin("dev8/cmd") + b"\x00\x09x")),
+    ("CONNECT from the broker", codec.connect("evil", 60)),
+    ("zero-length PUBLISH", b"\x30\x00"),
+    ("bad UTF-8 topic, QoS 1", codec._packet(0x32, codec._bin(b"\xff\xfe") + b"\x00\x0bx")),
+    ("oversize QoS 1 PUBLISH", codec.publish("dev8/cmd", b'{"id":"big"' + b"x" * 5000, 1, True, False, 12)),
+]
+
+
+@pytest.mark.parametrize("name,frames", HOSTILE_AFTER_CONNACK, ids=[n for n, _ in HOSTILE_AFTER_CONNACK])
+def test_hostile_packet_from_broker_is_discarded_and_link_stays(name, frames):
     async def main():
-        fb = await FakeBroker(after_connack=b"\xf0\x00").start()  # reserved packet type 15
+        fb = await FakeBroker(after_connack=frames).start()
+        c = MQTTClient("127.0.0.1", fb.port, "dev8", Clock(), connect_timeout=2, response_time=2)
+        got, big = [], []
+        c.on_message = lambda t, p: got.append(t)
+        c.on_oversize = lambda t, n, head, retain: big.append((t, n, head[:11], retain))
+        await c.connect()
+        await until(lambda: c.discarded == 1, what="discard")
+        ok = await c.publish("dev8/x", b"still here", qos=1)  # framing intact: PUBACK comes back
+        await c.disconnect()
+        await fb.stop()
+        return c, ok, got, big, fb.received
+
+    c, ok, got, big, received = run(main())
+    assert ok is True and c.connects == 1 and got == []
+    acks = [p[1] for p in received if p[0] == codec.PUBACK]
+    if name == "bad UTF-8 topic, QoS 1":
+        assert acks == [11]  # discarded, but acknowledged: the broker must not keep it in flight
+    elif name == "oversize QoS 1 PUBLISH":
+        assert acks == [12] and big == [("dev8/cmd", 5011, b'{"id":"big"', True)]
+    else:
+        assert acks == [] and big == []
+
+
+def test_lost_framing_drops_link():
+    async def main():
+        fb = await FakeBroker(after_connack=b"\x30\xff\xff\xff\xff\x7f").start()  # 5-byte length
         c = MQTTClient("127.0.0.1", fb.port, "dev8", Clock(), connect_timeout=2)
         try:
             await c.connect()
@@ -177,7 +216,7 @@ def test_malformed_packet_from_broker_drops_link():
         return c
 
     c = run(main())
-    assert "reserved packet type" in c.last_error
+    assert "longer than 4 bytes" in c.last_error
 
 
 def test_supervisor_never_raises_and_backs_off():

@@ -116,26 +116,157 @@ def test_parser_split_reads_and_coalesced_packets():
     assert n == 4
 
 
+def test_parser_raises_only_when_framing_is_lost():
+    for hexs in ("30ffffffff7f", "3080808080" "01", "d0ffffffff"):  # Remaining Length of 5+ bytes
+        p = Parser()
+        p.feed(bytes.fromhex(hexs))
+        with pytest.raises(MQTTError, match="longer than 4 bytes"):
+            p.next()
+
+
 @pytest.mark.parametrize("hexs,why", [
-    ("0000", "reserved type 0"),
-    ("f000", "reserved type 15"),
+    ("0000", "not an MQTT packet type"),
+    ("f000", "not an MQTT packet type"),
+    ("0003616263", "not an MQTT packet type"),
+    ("f0020000", "not an MQTT packet type"),
     ("3600", "QoS 3"),
-    ("2102", "flags on CONNACK"),
-    ("8002", "SUBSCRIBE flags must be 0010"),
-    ("30ffffffff7f", "varint of 5 bytes"),
+    ("21020000", "bad flags"),
+    ("8002" "0001", "bad flags"),  # SUBSCRIBE flags must be 0010
+    ("42020001", "bad flags"),  # PUBACK with flags
+    ("6002" "0001", "bad flags"),  # PUBREL flags must be 0010
 ])
-def test_parser_rejects_malformed_headers(hexs, why):
+def test_bad_headers_are_framed_then_rejected_by_decode(hexs, why):
+    # the Remaining Length is readable, so the packet's end is known: the parser frames it (the
+    # caller discards it and reads on) and decode() says what is wrong
+    p = Parser()
+    p.feed(bytes.fromhex(hexs) + codec.pingresp())
+    pk = p.next()
+    with pytest.raises(MQTTError, match=why):
+        codec.decode(*pk)
+    assert codec.decode(*p.next()) == (codec.PINGRESP,)
+
+
+@pytest.mark.parametrize("hexs,why", [
+    ("1000", "unexpected CONNECT"),
+    ("100f" "00044d515454" "04" "02" "003c" "0003616263", "unexpected CONNECT"),
+    ("8208" "0001" "0003612f23" "01", "unexpected SUBSCRIBE"),
+    ("a207" "0001" "0003612f23", "unexpected UNSUBSCRIBE"),
+    ("3000", "truncated"),  # zero-length PUBLISH
+    ("3200", "truncated"),
+    ("2000", "malformed CONNACK"),
+    ("4000", "malformed PUBACK"),
+    ("9000", "malformed SUBACK"),
+    ("5003000100", "malformed PUBREC"),
+    ("30050003610062", "invalid PUBLISH topic"),  # NUL in the topic
+    ("30020000", "invalid PUBLISH topic"),  # empty topic
+    ("e00100", "DISCONNECT with a body"),
+])
+def test_decode_rejects_unexpected_and_zero_length(hexs, why):
     p = Parser()
     p.feed(bytes.fromhex(hexs))
-    with pytest.raises(MQTTError):
-        p.next()
+    with pytest.raises(MQTTError, match=why):
+        codec.decode(*p.next())
 
 
-def test_parser_rejects_oversize_before_body_arrives():
-    p = Parser(max_packet=100)
-    p.feed(bytes.fromhex("30") + codec.encode_varint(101))
-    with pytest.raises(MQTTError, match="exceeds"):
-        p.next()
+def test_decode_qos2_acks_and_server_packets():
+    # PUBREC/PUBREL/PUBCOMP/PINGREQ/DISCONNECT are well formed, just not expected: decoded, and
+    # the client discards them (tests/mqtt/test_client.py)
+    for hexs, want in (("50020007", (codec.PUBREC, 7)), ("62020007", (codec.PUBREL, 7)),
+                       ("70020007", (codec.PUBCOMP, 7)), ("c000", (codec.PINGREQ,)),
+                       ("e000", (codec.DISCONNECT,)), ("b0020009", (codec.UNSUBACK, 9))):
+        p = Parser()
+        p.feed(bytes.fromhex(hexs))
+        assert codec.decode(*p.next()) == want
+
+
+def test_publish_pid_of_unusable_publish():
+    assert codec.publish_pid(0x2, bytes.fromhex("0002fffe" "0009" "78")) == 9  # bad UTF-8, QoS 1
+    assert codec.publish_pid(0x3, bytes.fromhex("0001" "23" "0102")) == 0x102  # wildcard, retained
+    assert codec.publish_pid(0x0, bytes.fromhex("0001" "61" "0009")) is None  # QoS 0: no id
+    assert codec.publish_pid(0x4, bytes.fromhex("0001" "61" "0009")) is None  # QoS 2: not ours
+    assert codec.publish_pid(0x2, bytes.fromhex("0005" "6162")) is None  # cut short
+    assert codec.publish_pid(0x2, bytes.fromhex("0001" "61" "0000")) is None  # id 0
+    assert codec.publish_pid(0x2, b"") is None
+
+
+def drain(p):
+    out = []
+    while True:
+        pk = p.next()
+        if pk is None:
+            return out
+        out.append(pk)
+
+
+def oversize(topic, payload, qos=1, pid=7, retain=True):
+    return codec.publish(topic, payload, qos, retain, False, pid if qos else None)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 512, 100000])
+def test_oversize_publish_is_streamed_past_and_reported(chunk):
+    payload = b'{"id":"big1","pad":"' + b"x" * 6000 + b'"}'
+    stream = oversize("wanwatch/d1/cmd", payload) + codec.pingresp()
+    p = Parser(max_packet=4096)
+    got = []
+    most = 0
+    for i in range(0, len(stream), chunk):
+        p.feed(stream[i:i + chunk])
+        most = max(most, len(p.buf))
+        got += drain(p)
+    assert [codec.decode(*pk)[0] for pk in got] == [codec.OVERSIZE, codec.PINGRESP]
+    d = codec.decode(*got[0])
+    assert d == (codec.OVERSIZE, codec.PUBLISH, len(stream) - 2 - 3, "wanwatch/d1/cmd", len(payload),
+                 1, True, 7, payload[:codec.HEAD_KEEP])
+    assert most <= chunk + 5  # never more of the discarded packet than a chunk (+ a header)
+
+
+def test_oversize_header_variants():
+    cases = [
+        # long topic: not kept, the packet id after it is still read
+        (oversize("t/" + "a" * 1000, b"p" * 5000), ("PUBLISH", None, 5000, 1, 7)),
+        (oversize("t/x", b"p" * 5000, qos=0), ("PUBLISH", "t/x", 5000, 0, None)),
+        # bad UTF-8 / wildcard topics: the id is read, the topic is unusable
+        (codec._packet(0x32, codec._bin(b"\xff\xfe") + b"\x00\x05" + b"p" * 5000), ("PUBLISH", None, 5000, 1, 5)),
+        (codec._packet(0x32, codec._bin(b"a/#") + b"\x00\x05" + b"p" * 5000), ("PUBLISH", None, 5000, 1, 5)),
+        # zero-length topic
+        (codec._packet(0x30, codec._bin(b"") + b"p" * 5000), ("PUBLISH", None, 5000, 0, None)),
+        # topic longer than the whole packet: header cut short, nothing usable
+        (codec._packet(0x32, b"\xff\xff" + b"t" * 5000), ("PUBLISH", None, None, 1, None)),
+        # QoS 2 oversize: the client discards it (no PUBREC)
+        (codec._packet(0x34, codec._bin(b"t/x") + b"\x00\x05" + b"p" * 5000), ("PUBLISH", "t/x", 5000, 2, 5)),
+        # any other type: streamed past as well
+        (codec._packet(0x90, b"\x00\x01" + b"\x01" * 5000), ("SUBACK", None, None, 0, None)),
+        (codec._packet(0x00, b"z" * 5000), ("reserved type 0", None, None, 0, None)),
+    ]
+    for stream, (name, topic, plen, qos, pid) in cases:
+        p = Parser(max_packet=4096)
+        p.feed(stream + codec.pingresp())
+        pk = p.next()
+        d = codec.decode(*pk)
+        assert d[0] == codec.OVERSIZE and codec.NAMES[d[1]] == name, d[:5]
+        assert (d[3], d[4], d[5], d[7]) == (topic, plen, qos, pid), (name, d[:8])
+        assert codec.decode(*p.next()) == (codec.PINGRESP,) and p.next() is None
+
+
+def test_huge_declared_length_is_skipped_in_bounded_memory():
+    p = Parser(max_packet=4096)
+    p.feed(b"\x30" + codec.encode_varint(codec.MAX_REMAINING) + b"\x00\x03a/b")
+    assert p.next() is None and p.skipping == codec.MAX_REMAINING - 5
+    junk = bytes(range(256)) * 16
+    for _ in range(256):  # 1 MiB of it: swallowed as the body, never buffered
+        p.feed(junk)
+        assert p.next() is None and len(p.buf) == 0
+    assert p.skipping == codec.MAX_REMAINING - 5 - (1 << 20)
+
+
+def test_oversize_packets_back_to_back():
+    a = oversize("a/1", b"1" * 5000, pid=1)
+    b = codec.publish("a/2", b"small", 1, False, False, 2)
+    c = oversize("a/3", b"3" * 9000, qos=0)
+    p = Parser(max_packet=4096)
+    p.feed(a + b + c + a)
+    kinds = [(codec.decode(*pk)[0], codec.decode(*pk)[-2]) for pk in drain(p)]
+    assert kinds == [(codec.OVERSIZE, 1), (codec.PUBLISH, False), (codec.OVERSIZE, None), (codec.OVERSIZE, 1)]
 
 
 @pytest.mark.parametrize("hexs", [
@@ -177,6 +308,33 @@ for i in range(len(s)):
         codec.decode(pk[0], pk[1], pk[2])
         n += 1
 assert n == 3, n
+big = codec.publish("w/d/cmd", b'{"id":"big1",' + b"x" * 6000, 1, True, False, 9) + codec.pingresp()
+for chunk in (1, 7, 512, 10000):
+    p = codec.Parser(4096)
+    got = []
+    most = 0
+    for i in range(0, len(big), chunk):
+        p.feed(big[i:i + chunk])
+        most = max(most, len(p.buf))
+        while True:
+            pk = p.next()
+            if pk is None:
+                break
+            got.append(codec.decode(pk[0], pk[1], pk[2]))
+    assert [g[0] for g in got] == [codec.OVERSIZE, codec.PINGRESP], got
+    assert got[0][1:8] == (codec.PUBLISH, len(big) - 5, "w/d/cmd", 6013, 1, True, 9), got[0]
+    assert got[0][8] == (b'{"id":"big1",' + b"x" * 200)[:128] and most <= chunk + 5, most
+p = codec.Parser(4096)
+p.feed(codec._packet(0x32, codec._bin(b"\xff\xfe") + b"\x00\x05" + b"p" * 5000))
+d = codec.decode(*p.next())
+assert d[3] is None and d[7] == 5, d
+assert codec.publish_pid(2, b"\x00\x02\xff\xfe\x00\x09") == 9
+p.feed(b"\xf0\x00")
+try:
+    codec.decode(*p.next())
+    raise SystemExit("accepted reserved type 15")
+except codec.MQTTError:
+    pass
 try:
     p.feed(b"\x30\xff\xff\xff\xff\x7f")
     p.next()

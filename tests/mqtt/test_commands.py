@@ -154,6 +154,65 @@ def test_replayed_nonce_rejected_even_after_restart(tmp_path):
     assert rig2.run(msg)["error"] == "replayed nonce" and rig2.calls == []
 
 
+def test_too_large_answer_carries_the_id_found_at_the_start(tmp_path):
+    rig = Rig(tmp_path)
+    big = json.dumps(dict(signed("status", cid="big-7"), pad="x" * 1100)).encode()  # "id" first
+    res = rig.run(big)
+    assert res == {"id": "big-7", "cmd": None, "ok": False,
+                   "error": "payload too large (%d > 1024 bytes)" % len(big)}
+    # the MQTT client's case: only the first bytes of a 9000-byte payload are known
+    assert rig.cmds.too_large(9000, big[:128])["error"] == "payload too large (9000 > 1024 bytes)"
+    res = rig.cmds.too_large(9000, b"\x00\xff" * 64)
+    assert res["id"] is None and res["error"] == "payload too large (9000 > 1024 bytes); no id in its first 128 bytes"
+    assert rig.calls == [] and rig.events == [] and rig.cmds.rejected == 3
+    assert Rig(tmp_path / "off", key="short").cmds.too_large(9000, big)["error"].startswith("commands disabled")
+
+
+@pytest.mark.parametrize("head,want", [
+    (b'{"id":"c1","ts":1}', "c1"),
+    (b'{ "id" : "with space",', "with space"),
+    (b'{"args":{},"cmd":"x","id":"late"', "late"),
+    (b'{"id":"' + b"a" * 64 + b'"', "a" * 64),
+    (b'{"id":"' + b"a" * 65 + b'"', None),  # longer than an id may be
+    (b'{"id":""', None),
+    (b'{"id":"cut', None),  # cut off by the head
+    (b'{"id":"a\\"b"', None),  # escapes: not recovered
+    (b'{"id":"a\nb"', None),  # control character
+    (b'{"id":"\xff\xfe"', None),  # not UTF-8
+    (b'{"id":7', None),
+    (b'{"id" 7', None),
+    (b'{"id"', None),
+    (b"\x00" * 128, None),
+])
+def test_recover_id(head, want):
+    from wanwatch.commands import recover_id
+    assert recover_id(head) == want
+
+
+def test_forged_command_cannot_hide_the_event_of_a_running_one(tmp_path):
+    """Two commands run at once (the reporter allows 2): a forged one arriving while an authentic
+    one awaits its handler must not suppress the authentic one's `command` event."""
+    rig = Rig(tmp_path)
+    gate = asyncio.Event()
+
+    async def slow(args):
+        await gate.wait()
+        return {"done": True}
+
+    rig.cmds.handlers["status"] = slow
+
+    async def main():
+        t = asyncio.create_task(rig.cmds.handle(json.dumps(signed("status")).encode()))
+        await asyncio.sleep(0)
+        forged = await rig.cmds.handle(json.dumps(_tamper(signed("status", nonce="n-forged-01"), sig="0" * 64)).encode())
+        gate.set()
+        return await t, forged
+
+    res, forged = asyncio.run(main())
+    assert res["ok"] is True and forged["error"] == "bad signature"
+    assert [e["ok"] for e in rig.events] == [True]
+
+
 def test_no_key_disables_commands(tmp_path):
     rig = Rig(tmp_path, key="short")
     res = rig.run(signed("status"))

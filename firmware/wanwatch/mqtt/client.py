@@ -10,6 +10,13 @@
 # cached for their TTL, the last good address used when the resolver fails. IP literals skip it;
 # getaddrinfo only ever sees a literal (asyncio.open_connection calls it), which needs no query.
 #
+# Inbound packets are hostile input (see codec.py): one that is malformed, over max_packet or not
+# meant for a client is discarded with a one-line log (rate-limited) and the connection stays; a
+# discarded QoS 1 PUBLISH is still acknowledged when its packet id can be read, so the broker does
+# not hold it in flight or resend it. Only lost framing (a Remaining Length of 5+ bytes) drops the
+# connection. An oversize PUBLISH reaches on_oversize(topic, payload_len, head, retain) instead of
+# on_message: the reporter answers an oversize command from that.
+#
 # Sessions are clean (clean_session=1): the broker holds nothing for us between connections, so
 # subscriptions are re-sent on every connect and unacknowledged QoS 1 messages are the caller's to
 # re-publish (the reporter's outbox does that from flash). Delivery is at-least-once.
@@ -24,6 +31,8 @@ BACKOFF_MAX_S = 60
 STABLE_S = 30  # a connection that lived this long resets the backoff
 MAX_REPUBS = 2  # DUP retransmissions of a QoS 1 message before the link is declared dead
 DNS_TIMEOUT_S = 5  # at most this (and at most connect_timeout) for resolving a host name
+DISCARD_LOG_MAX = 5  # discarded inbound packets logged per DISCARD_LOG_WINDOW_S, the rest counted
+DISCARD_LOG_WINDOW_S = 60
 
 
 def der_file(path, kind=""):
@@ -63,6 +72,32 @@ def _call(fn, *args):
         print("wanwatch: mqtt hook failed:", exc_text(e))
 
 
+class Budget:
+    """At most n uses per window_s (fixed windows, clock.monotonic()); take() says whether one is
+    left. missed counts the refusals since the last granted use (read it before take() for a
+    "+N not logged"; 1 after take() is the first refusal since then)."""
+
+    def __init__(self, clock, n, window_s):
+        self.clock = clock
+        self.n = n
+        self.window_s = window_s
+        self.start = None
+        self.used = 0
+        self.missed = 0
+
+    def take(self):
+        now = self.clock.monotonic()
+        if self.start is None or now - self.start >= self.window_s:
+            self.start = now
+            self.used = 0
+        if self.used < self.n:
+            self.used += 1
+            self.missed = 0
+            return True
+        self.missed += 1
+        return False
+
+
 class MQTTClient:
     def __init__(self, host, port, client_id, clock, keepalive=60, will=None, username=None,
                  password=None, ssl=None, connect_timeout=10, response_time=10, max_inflight=4,
@@ -83,12 +118,15 @@ class MQTTClient:
         self.max_inflight = max_inflight
         self.max_packet = max_packet
         self.on_message = None  # fn(topic:str, payload:bytes)
+        self.on_oversize = None  # fn(topic:str, payload_len:int, head:bytes, retain:bool), not read
         self.on_up = None  # fn()
         self.on_down = None  # fn(reason:str)
         self.before_connect = None  # fn(client): last chance to adjust e.g. keepalive
         self.bytes_sent = 0
         self.bytes_received = 0
         self.connects = 0
+        self.discarded = 0  # inbound packets discarded (malformed, oversize, unexpected)
+        self._discard_log = Budget(clock, DISCARD_LOG_MAX, DISCARD_LOG_WINDOW_S)
         self.last_error = None
         # dns.Resolver for a host name (None: one on /etc/resolv.conf is made at the first connect)
         self.resolver = resolver
@@ -101,6 +139,7 @@ class MQTTClient:
         self._tasks = []
         self._gen = 0  # connection generation: stale tasks of an old connection are ignored
         self._connected = False
+        self._accepted = -1  # generation whose CONNACK accepted us: publishing is possible
         self._stopped = False
         self._down = asyncio.Event()
         self._slot = asyncio.Event()
@@ -184,6 +223,9 @@ class MQTTClient:
         if rc:
             self._dead("connection refused: " + codec.CONNACK_REASONS.get(rc, "code %d" % rc), gen)
             raise OSError(self.last_error)
+        # publishing works from here on: a hook answering a retained message that arrives during
+        # the re-subscribe below must not find the client "not connected"
+        self._accepted = gen
         for topic, qos in self._subs:
             if not await self._subscribe_now(topic, qos, gen):
                 self._dead("re-subscribe to %s failed" % topic, gen)
@@ -201,6 +243,7 @@ class MQTTClient:
         """Graceful close: DISCONNECT (the broker discards the will) and stop run()."""
         self._stopped = True
         self._connected = False  # a graceful close is not a "down" event
+        self._accepted = -1  # nothing more goes out before the DISCONNECT
         if self._writer is not None:
             await self._send(codec.disconnect(), self._gen)
         self._dead("disconnected by client")
@@ -277,36 +320,73 @@ class MQTTClient:
                 self._last_rx = self.clock.monotonic()
                 self._parser.feed(data)
                 while gen == self._gen:
-                    p = self._parser.next()
+                    p = self._parser.next()  # MQTTError only when the framing is lost
                     if p is None:
                         break
-                    await self._dispatch(codec.decode(p[0], p[1], p[2]), gen)
+                    why = await self._inbound(p, gen)
+                    if why is not None:
+                        self._discard(why)
         except Exception as e:
             self._dead("read: " + exc_text(e), gen)
 
-    async def _dispatch(self, pkt, gen):
+    def _discard(self, why):
+        """One line per discarded packet, at most DISCARD_LOG_MAX a minute (a flood is counted)."""
+        self.discarded += 1
+        log = self._discard_log
+        missed = log.missed
+        if log.take():
+            more = " (+%d more not logged)" % missed if missed else ""
+            print("wanwatch: mqtt: discarded inbound %s%s" % (why[:160], more))
+
+    async def _inbound(self, p, gen):
+        """Act on one framed packet; returns why it was discarded, or None."""
+        try:
+            pkt = codec.decode(p[0], p[1], p[2])
+        except codec.MQTTError as e:
+            if p[0] == codec.PUBLISH:
+                pid = codec.publish_pid(p[1], p[2])
+                if pid:  # acknowledged all the same: the broker must not keep it in flight
+                    await self._send(codec.puback(pid), gen)
+            return "%s of %d bytes: %s" % (codec.NAMES[p[0]], len(p[2]), e)
         kind = pkt[0]
-        if kind == codec.CONNACK:
-            if self._connack_ev is None or self._connack_ev.is_set():
-                raise codec.MQTTError("unexpected CONNACK")
-            self._connack = pkt[2]
-            self._connack_ev.set()
-        elif kind == codec.PUBLISH:
+        if kind == codec.PUBLISH:
             topic, payload, qos, pid = pkt[1], pkt[2], pkt[3], pkt[6]
             if qos == 2:
-                raise codec.MQTTError("QoS 2 PUBLISH received (we never subscribe with QoS 2)")
+                return "QoS 2 PUBLISH on %r (subscriptions are QoS 0/1)" % topic[:80]
             if qos == 1:
                 await self._send(codec.puback(pid), gen)
             _call(self.on_message, topic, payload)
         elif kind == codec.PUBACK or kind == codec.SUBACK:
-            p = self._pending.get(pkt[1])
-            if p is not None:
-                p[1] = pkt[2] if kind == codec.SUBACK else True
-                p[0].set()
-        elif kind == codec.PINGRESP or kind == codec.UNSUBACK:
-            pass
-        else:
-            raise codec.MQTTError("unexpected packet type %d from broker" % kind)
+            entry = self._pending.get(pkt[1])
+            if entry is not None:
+                entry[1] = pkt[2] if kind == codec.SUBACK else True
+                entry[0].set()
+        elif kind == codec.CONNACK:
+            if self._connack_ev is None or self._connack_ev.is_set():
+                return "CONNACK on a connection that has one"
+            self._connack = pkt[2]
+            self._connack_ev.set()
+        elif kind == codec.OVERSIZE:
+            return await self._oversize(pkt, gen)
+        elif kind != codec.PINGRESP and kind != codec.UNSUBACK:
+            return "%s from the broker (not sent to clients, or QoS 2)" % codec.NAMES[kind]
+        return None
+
+    async def _oversize(self, pkt, gen):
+        """A packet over max_packet, already streamed past: acknowledge it if it was a QoS 1
+        PUBLISH, tell on_oversize, say what it was."""
+        ptype, length, topic, plen, qos, retain, pid = pkt[1:8]
+        what = "%s of %d bytes (over the %d-byte limit)" % (codec.NAMES[ptype], length, self.max_packet)
+        if ptype != codec.PUBLISH:
+            return what
+        if qos == 1 and pid:
+            await self._send(codec.puback(pid), gen)
+        if qos > 1:
+            return what + " with QoS %d" % qos
+        if topic is None:
+            return what + ", topic not kept (over %d bytes, not UTF-8 or a wildcard)" % codec.TOPIC_KEEP
+        _call(self.on_oversize, topic, plen, pkt[8], retain)
+        return what + " on %r" % topic[:80]
 
     async def _keepalive_loop(self, gen):
         ka = self.keepalive
@@ -341,13 +421,13 @@ class MQTTClient:
         codec._check_topic(topic)  # bad arguments raise even while disconnected
         if qos not in (0, 1):
             raise codec.MQTTError("only QoS 0 and 1 are supported")
-        if not self._connected:
+        if not self._connected and self._accepted != self._gen:
             return False
         if not qos:
             return await self._send(codec.publish(topic, payload, 0, retain))
         while len(self._pending) >= self.max_inflight:
             self._slot.clear()
-            if not await self._wait(self._slot, self.response_time) or not self._connected:
+            if not await self._wait(self._slot, self.response_time) or self._accepted != self._gen:
                 return False
         gen = self._gen
         pid = self._next_pid()
