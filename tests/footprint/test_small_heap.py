@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import scenario
 
-HEAP = "312K"
+HEAP = "400K"
 SECONDS = 35
 
 pytestmark = pytest.mark.netns
