@@ -382,8 +382,8 @@ def main(argv=None):
         print("  measured: /proc/<pid>/stat of the agent on the bed, after 20 s start-up (start-up incl.: %.2f s in %.0f s);"
               % (st["cpu_s"], st["wall_s"]))
         sys.path.insert(0, paths.FIRMWARE)
-        from wanwatch.linkstate import PROBE_DEFAULTS
-        from wanwatch.usage import DEFAULTS as USAGE_DEFAULTS
+        from wanwatch.failover.linkstate import PROBE_DEFAULTS
+        from wanwatch.usage.tracker import DEFAULTS as USAGE_DEFAULTS
         print("  no rate keys in the config, so the defaults: modem.poll_s 30, probe.interval_s %s on wan, standby"
               " check of wwan every %s s, mqtt status every 60 s, usage.sample_s %s; console idle;"
               % (PROBE_DEFAULTS["interval_s"], PROBE_DEFAULTS["standby_interval_s"], USAGE_DEFAULTS["sample_s"]))

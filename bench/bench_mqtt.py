@@ -15,10 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "firmware"), ROOT]
 
 from host_tools.localbroker import Broker  # noqa: E402
-from wanwatch import status as statusdoc  # noqa: E402
+from wanwatch.report import status as statusdoc  # noqa: E402
 from wanwatch.clock import Clock  # noqa: E402
 from wanwatch.compat import dumps  # noqa: E402
-from wanwatch.mqtt.client import MQTTClient  # noqa: E402
+from wanwatch.report.mqtt.client import MQTTClient  # noqa: E402
 
 SEG = 52  # IPv4 + TCP + timestamps
 TLS_REC = 29
@@ -40,7 +40,7 @@ def sample_status():
              "cap_bytes": 10737418240, "used_pct": 5.65, "cycle_start": "2026-11-01", "cycle_end": "2026-12-01",
              "forecast_exhaustion": None, "own_bytes": 1234567}
     return statusdoc.build("branch-0042", 1790000000, 86400, modem=modem, links=links, usage=usage,
-                           mqtt={"connected": True, "queued": 0, "dropped": 0}, cfg_links=LINKS)
+                           mqtt={"connected": True, "queued": 0, "dropped": 0}, link_names=[l["name"] for l in LINKS])
 
 
 async def measure(port):
@@ -63,7 +63,7 @@ async def measure(port):
     await c.publish("wanwatch/branch-0042/event", ev, False, 1)
     e = snap()
     m["event"] = (e[0] - b[0], e[1] - b[1])
-    from wanwatch.mqtt import codec
+    from wanwatch.report.mqtt import codec
     await c._send(codec.pingreq())
     await asyncio.sleep(0.2)
     p = snap()

@@ -1,4 +1,4 @@
-"""Hostile MQTT input, long form of tests/mqtt/test_hostile.py: the real micropython device
+"""Hostile MQTT input, long form of tests/report/test_hostile.py: the real micropython device
 (reporter + client + signed commands, -X heapsize=160K) fed seeded random input
   1. through a real mosquitto: random bytes as payloads (0 B to 12 KB) and topics, junk and forged
      commands, retained junk on cmd; then one genuine signed command;
@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "firmware"), ROOT]
 
-from tests.mqtt import hostile  # noqa: E402
+from tests.report import hostile  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 
 

@@ -19,7 +19,7 @@ from tests.support import paths  # noqa: E402
 MPY_SCRIPT = r"""
 import gc, time, sys
 gc.collect(); a = gc.mem_alloc()
-from wanwatch.usage import UsageTracker
+from wanwatch.usage.tracker import UsageTracker
 from wanwatch.events import EventBus
 gc.collect(); b = gc.mem_alloc()
 class C:
@@ -45,12 +45,12 @@ def simulate_day(mbit, cap_mb):
     and the worst loss a power cut just before a sample would cause (unsaved + one sample)."""
     from tests.support.fakeclock import FakeClock
     from wanwatch.events import EventBus
-    from wanwatch.usage import UsageTracker
+    from wanwatch.usage.tracker import UsageTracker
     with tempfile.TemporaryDirectory() as d:
         c = FakeClock()
         t = UsageTracker({"usage": {"cap_mb": cap_mb, "thresholds": [1000]}}, c, EventBus(c), d + "/r", d + "/f",
                          boot_id="x")
-        step = t.s["sample_s"]
+        step = t.settings["sample_s"]
         per = int(mbit * 125000 * step)
         rx = 0
         t.sample("8944", rx, 0, "kernel:wwan0", 3)
@@ -62,7 +62,7 @@ def simulate_day(mbit, cap_mb):
             if t.unsaved_bytes() + per > worst:
                 worst = t.unsaved_bytes() + per
         rate = mbit * 125000
-        bound = max(t.save_bytes(), rate * t.s["flash_min_interval_s"]) + rate * step
+        bound = max(t.save_bytes(), rate * t.settings["flash_min_interval_s"]) + rate * step
         return t.flash_writes - n0, worst, bound, t.save_bytes()
 
 
@@ -102,7 +102,7 @@ def main():
         mod, live, us, size = [int(x) for x in r.stdout.split()]
     from tests.support.fakeclock import FakeClock
     from wanwatch.events import EventBus
-    from wanwatch.usage import UsageTracker
+    from wanwatch.usage.tracker import UsageTracker
     with tempfile.TemporaryDirectory() as d:
         c = FakeClock()
         t = UsageTracker({"usage": {"cap_mb": 5000}}, c, EventBus(c), d + "/r", d + "/f", boot_id="x")

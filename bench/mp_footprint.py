@@ -89,8 +89,8 @@ def poll(tty, vendor, n):
 def probe(device, n, targets):
     from wanwatch.clock import Clock
     from wanwatch.compat import asyncio
-    from wanwatch.linkstate import LinkState
-    from wanwatch.probe import Prober
+    from wanwatch.failover.linkstate import LinkState
+    from wanwatch.failover.probe import Prober
 
     async def main():
         clock = Clock()

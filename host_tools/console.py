@@ -3,7 +3,7 @@
 PORT is a serial device (/dev/ttyUSB0) or any pyserial URL (socket://host:port, rfc2217://...).
 Every few seconds it sends `wanwatch status --json` — understood by a router's shell (the
 `wanwatch` command) and by a board's line console alike — takes the last JSON line of the answer
-and renders it with the same table the device prints (wanwatch.table).
+and renders it with the same table the device prints (wanwatch.report.table).
 """
 import argparse
 import json
@@ -41,7 +41,7 @@ def read_status(ser, timeout=3.0):
 
 def main(argv=None):
     import serial
-    from wanwatch import table
+    from wanwatch.report import table
     ap = argparse.ArgumentParser(prog="wanwatch-host console", description=__doc__)
     ap.add_argument("port")
     ap.add_argument("--baud", type=int, default=115200)

@@ -77,7 +77,7 @@ class Screen:
                 self.events = (self.events + [doc])[-5:]
 
     def draw(self):
-        from wanwatch import table
+        from wanwatch.report import table
         with self.lock:
             if "status" not in self.latest:
                 return

@@ -1,6 +1,6 @@
 # agent.py: wires the parts into one asyncio loop: modem, link monitor, usage, reporter, status file.
 # Each part has `async run()` (never raises) and `status()`; the agent only composes them.
-from . import status as statusdoc
+from .report import status as statusdoc
 from . import store
 from .compat import asyncio, dumps, exc_text
 from .events import EventBus
@@ -22,7 +22,7 @@ class Agent:
         self.started = clock.monotonic()
         # the outbox persists boot and seq so event numbering continues across restarts; a --once
         # run is not a boot of the daemon and must not bump the counter
-        from .reporter import outbox_for
+        from .report.reporter import outbox_for
         store.makedirs(cfg["state_dir"])
         self.outbox = outbox_for(cfg, new_boot=not once)
         self.events = EventBus(clock, self.outbox.boot, self.outbox.seq)
@@ -45,30 +45,33 @@ class Agent:
         from .modem.supervisor import ModemSupervisor
         self.modem = ModemSupervisor(cfg, clock, events, power_toggle=self._board_hook("power_toggle"),
                                      reboot=_reboot_router if (cfg.get("recovery") or {}).get("reboot") else None)
-        from .monitor import LinkMonitor
-        from .actuator import make_actuator
+        from .failover.link import as_links
+        from .failover.monitor import LinkMonitor
+        from .failover.actuator import make_actuator
+        self.link_list = as_links(cfg["links"])  # one Link per uplink, built once, shared by all parts
         store.makedirs(cfg["run_dir"])  # the actuator's commands report through files there
-        self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events), modem_ok=self._modem_ok)
-        from .usage import UsageTracker
+        self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events, links=self.link_list),
+                                 modem_ok=self._modem_ok, links=self.link_list)
+        from .usage.tracker import UsageTracker
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
                                   counters_source=self.modem.counters, device=self._metered_device(),
                                   iccid_source=lambda: self.modem.iccid)
         commands = None
         if (cfg.get("commands") or {}).get("key"):
-            from .commands import Commands  # loaded only when a command key is configured
+            from .report.commands import Commands  # loaded only when a command key is configured
             commands = Commands(cfg, clock, cfg["state_dir"], self._command_handlers(), events)
         sms = None
         if (cfg.get("sms") or {}).get("numbers"):
-            from .smsalert import SmsAlert
+            from .report.smsalert import SmsAlert
             sms = SmsAlert(cfg, clock, events, self._send_sms, cfg["state_dir"])
-            if self.usage.s["at_cap_action"] == "alert_sms":
+            if self.usage.settings["at_cap_action"] == "alert_sms":
                 self.usage.at_cap_hook = sms.alert  # texted at 100 % whatever the broker's state
         if cfg["usage"].get("calibration"):
-            from .carrier import Calibrator  # loaded only when a calibration is configured
+            from .usage.carrier import Calibrator  # loaded only when a calibration is configured
             self.carrier = Calibrator(cfg["usage"]["calibration"], clock, self.modem, self.usage)
-        from .hotplug import HotplugWatcher
+        from .failover.hotplug import HotplugWatcher
         self.hotplug = HotplugWatcher(cfg["run_dir"], clock, events, on_iface=self.links.on_iface)
-        from .reporter import Reporter
+        from .report.reporter import Reporter
         self.reporter = Reporter(cfg, clock, events, self.status, self.inventory,
                                  commands=commands, sms=sms, outbox=self.outbox)
 
@@ -132,9 +135,9 @@ class Agent:
         return board.hooks(board.find(self.cfg["board"])).get(name)
 
     def _metered_device(self):
-        for l in self.cfg["links"]:
-            if l["metered"]:
-                return l["device"]
+        for l in self.link_list:
+            if l.metered:
+                return l.device
         return None
 
     def _modem_ok(self):
@@ -147,16 +150,16 @@ class Agent:
         return statusdoc.build(
             self.cfg["device_id"], self.clock.time(), self.clock.monotonic() - self.started,
             modem=self.modem.status(), links=self.links.status(), usage=self.usage.status(),
-            mqtt=self.reporter.status(), cfg_links=self.cfg["links"])
+            mqtt=self.reporter.status(), link_names=[l.name for l in self.link_list])
 
     def inventory(self):
         from . import VERSION
         st = self.modem.status()
         m, sim, net = st.get("modem") or {}, st.get("sim") or {}, st.get("network") or {}
         links = []
-        for l in self.cfg["links"]:
-            links.append({"name": l["name"], "device": l["device"], "role": l["role"],
-                          "metered": l["metered"], "addresses": _addresses(l["device"])})
+        for l in self.link_list:
+            links.append({"name": l.name, "device": l.device, "role": l.role, "metered": l.metered,
+                          "interfaces": l.interfaces, "addresses": _addresses(l.device)})
         return {"v": 1, "device_id": self.cfg["device_id"], "board": self.cfg["board"],
                 "firmware_version": VERSION, "modem_vendor": m.get("vendor"), "modem_model": m.get("model"),
                 "modem_firmware": m.get("firmware"), "imei": m.get("imei"), "iccid": sim.get("iccid"),
@@ -198,7 +201,7 @@ class Agent:
         if os.getenv("WANWATCH_MEMSTAT"):  # benchmarks: peak heap use, printed periodically
             parts.append(_memstat(float(os.getenv("WANWATCH_MEMSTAT"))))
         if (self.cfg.get("console") or {}).get("enabled"):
-            from . import console  # boards: a line console on the UART and status() at the REPL
+            from .report import console  # boards: a line console on the UART and status() at the REPL
             console._agent = self
             parts.append(console.LineConsole(self.status, lambda: self.events.recent).run())
         tasks = [asyncio.create_task(t) for t in parts]
@@ -218,14 +221,14 @@ class Agent:
         n = self.reporter.own_bytes
         d, self._own_seen = n - self._own_seen, n
         a = doc.get("active_link")
-        for l in self.cfg["links"]:
-            if not l["metered"]:
+        for l in self.link_list:
+            if not l.metered:
                 continue
-            if d > 0 and l["name"] == a:
+            if d > 0 and l.name == a:
                 self.usage.add_own(d)
-            p = self.links.own_bytes(l["name"])
-            dp = p - self._probe_seen.get(l["name"], 0)
-            self._probe_seen[l["name"]] = p
+            p = self.links.own_bytes(l.name)
+            dp = p - self._probe_seen.get(l.name, 0)
+            self._probe_seen[l.name] = p
             if dp > 0:
                 self.usage.add_own(dp)
 
@@ -275,15 +278,18 @@ async def _memstat(period):
 
 
 def _addresses(dev):
-    """IPv4 addresses (CIDR) of a device for the inventory, which is published on (re)connect: rare,
-    and `ip` returns at once. The name was validated by config, so it is safe in the command."""
+    """Global addresses (CIDR, IPv4 then IPv6) of a device for the inventory, which is published on
+    (re)connect: rare, and `ip` returns at once. The name was validated by config, so it is safe in
+    the command."""
     from .names import is_name
     from .sysrun import output_lines
     if not is_name(dev):
         return []
-    addrs = []
-    for line in output_lines("ip -4 -o addr show dev %s" % dev, "addr-" + dev):
+    v4, v6 = [], []
+    for line in output_lines("ip -o addr show dev %s" % dev, "addr-" + dev):
         parts = line.split()
         if "inet" in parts:
-            addrs.append(parts[parts.index("inet") + 1])
-    return addrs[:4]
+            v4.append(parts[parts.index("inet") + 1])
+        elif "inet6" in parts and "global" in parts:
+            v6.append(parts[parts.index("inet6") + 1])
+    return v4[:4] + v6[:4]

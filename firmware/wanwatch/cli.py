@@ -48,7 +48,7 @@ def parse_args(argv):
 
 # Needed only to read the config and build the parts: dropping them returns their code to the heap
 # (about 12 KB on the unix port) for the rest of the run. reload_config imports config again.
-STARTUP_ONLY = ("wanwatch.config", "wanwatch.uci", "wanwatch.board")
+STARTUP_ONLY = ("wanwatch.config.uci", "wanwatch.config", "wanwatch.board")
 
 
 def _forget_startup_modules():
@@ -56,8 +56,9 @@ def _forget_startup_modules():
     pkg = sys.modules.get("wanwatch")
     for name in STARTUP_ONLY:
         sys.modules.pop(name, None)
-        try:  # the package keeps each imported submodule as an attribute too
-            delattr(pkg, name.split(".")[1])
+        parent, leaf = name.rsplit(".", 1)
+        try:  # the parent package keeps each imported submodule as an attribute too
+            delattr(sys.modules.get(parent) or pkg, leaf)
         except (AttributeError, KeyError):  # MicroPython raises KeyError for a missing one
             pass
     gc.collect()
@@ -66,7 +67,7 @@ def _forget_startup_modules():
 def _release(cfg):
     """Take the agent's routing away (it is stopped): the kernel's main table decides again."""
     from . import store
-    from .actuator import make_actuator
+    from .failover.actuator import make_actuator
     from .compat import asyncio
     store.makedirs(cfg["run_dir"])
     return 0 if asyncio.run(make_actuator(cfg).release()) else 1
@@ -80,7 +81,7 @@ def main(argv):
         print("wanwatch", VERSION)
         return 0
     if argv and argv[0] == "status":
-        from . import table  # lazy: only the status command renders tables
+        from .report import table  # lazy: only the status command renders tables
         return table.main_status(argv[1:])
     try:
         opts = parse_args(argv)

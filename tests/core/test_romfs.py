@@ -12,7 +12,7 @@ MOUNT = ("import vfs, sys\nf = open(%r, 'rb'); img = f.read(); f.close()\n"
          "vfs.mount(vfs.VfsRom(img), '/rom')\nsys.path.insert(0, '/rom/lib')\n")
 
 RESIDENT = ["wanwatch.modem.supervisor", "wanwatch.modem.vendors.generic", "wanwatch.modem.engine",
-            "wanwatch.monitor", "wanwatch.usage", "wanwatch.reporter"]
+            "wanwatch.failover.monitor", "wanwatch.usage.tracker", "wanwatch.report.reporter"]
 COST = ("import gc\ngc.collect()\na0 = gc.mem_alloc()\nfor m in %r:\n    __import__(m)\n"
         "gc.collect()\nprint('COST', gc.mem_alloc() - a0, sys.modules['wanwatch.modem.engine'].__file__)\n" % RESIDENT)
 

@@ -28,7 +28,8 @@ def test_startup_modules_are_released_and_can_come_back(mpy_bundle):
 
 
 def test_one_name_rule_everywhere():
-    from wanwatch import actuator, commands, hotplug, monitor
+    from wanwatch.failover import actuator, hotplug, monitor
+    from wanwatch.report import commands
     from wanwatch.names import is_name
     assert is_name("pppoe-wan.2") and is_name("x" * 15) and not is_name("x" * 16)
     assert not is_name("a b") and not is_name("wan;reboot") and not is_name("") and not is_name(None)

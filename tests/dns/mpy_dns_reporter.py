@@ -11,7 +11,7 @@ from wanwatch import config
 from wanwatch.clock import Clock
 from wanwatch.compat import asyncio
 from wanwatch.events import EventBus
-from wanwatch.reporter import Reporter
+from wanwatch.report.reporter import Reporter
 
 cfg = config.load(sys.argv[1])
 cfg["state_dir"] = sys.argv[2]

@@ -13,15 +13,15 @@ import time
 
 import pytest
 
-from tests.mqtt.helpers import Peer
+from tests.report.helpers import Peer
 from tests.support import paths
 from tests.support.dnsserver import Dnsmasq, SilentDNS
 from wanwatch import config
 from wanwatch.clock import Clock
 from wanwatch.dns import Resolver
-from wanwatch.mqtt.client import MQTTClient
+from wanwatch.report.mqtt.client import MQTTClient
 from wanwatch.names import is_ip
-from wanwatch.reporter import Reporter
+from wanwatch.report.reporter import Reporter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVER = os.path.join(HERE, "mpy_dns_reporter.py")

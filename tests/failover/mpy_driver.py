@@ -1,14 +1,14 @@
-# mpy_driver.py: runs wanwatch.monitor.LinkMonitor under the real MicroPython inside the bed's
+# mpy_driver.py: runs wanwatch.failover.monitor.LinkMonitor under the real MicroPython inside the bed's
 # router namespace.  usage: micropython mpy_driver.py CONFIG.json
 # Prints "EV <event json>" for every event and "ST <json>" (status + own bytes) every status_s.
 import gc
 import sys
 
-from wanwatch.actuator import make_actuator
+from wanwatch.failover.actuator import make_actuator
 from wanwatch.clock import Clock
 from wanwatch.compat import asyncio, dumps, loads
 from wanwatch.events import EventBus
-from wanwatch.monitor import LinkMonitor
+from wanwatch.failover.monitor import LinkMonitor
 
 
 def main():

@@ -5,16 +5,16 @@ import random
 
 import pytest
 
-from wanwatch.actuator import (NoneActuator, OpenWrtActuator, RoutingActuator, make_actuator, parse_addresses,
+from wanwatch.failover.actuator import (NoneActuator, OpenWrtActuator, RoutingActuator, make_actuator, parse_addresses,
                                parse_default_route, parse_resolv_auto)
 from wanwatch.names import ip_family, is_ipv6
 from wanwatch.events import EventBus
-from wanwatch.linkquality import Baseline, QualityWindow
-from wanwatch.linkstate import LinkState
+from wanwatch.failover.linkquality import Baseline, QualityWindow
+from wanwatch.failover.linkstate import LinkState
 from wanwatch.names import is_name
-from wanwatch.policy import Policy
-from wanwatch.restarts import SessionRestarts
-from wanwatch.probe import checksum, echo_request, fill_request, parse_reply, reply_ids, same_source
+from wanwatch.failover.policy import Policy
+from wanwatch.failover.restarts import SessionRestarts
+from wanwatch.failover.probe import checksum, echo_request, fill_request, parse_reply, reply_ids, same_source
 
 
 # --- quality window ----------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_a_target_dying_right_after_start_is_not_link_loss():
     """One of three targets dies one round after the link came up, with 10 % random loss on the
     others: its silent rounds before it is known dead must not fill the nearly empty window with
     loss (that read as > 25 % loss and took the link out of `up` for 35 of these 300 seeds)."""
-    from wanwatch.linkstate import LinkState
+    from wanwatch.failover.linkstate import LinkState
     non_up = 0
     for seed in range(300):
         rng = random.Random(seed)
@@ -86,7 +86,7 @@ def test_a_target_dying_right_after_start_is_not_link_loss():
 
 
 def test_lost_probes_of_a_live_target_still_count_as_loss():
-    from wanwatch.linkstate import LinkState
+    from wanwatch.failover.linkstate import LinkState
     ls = LinkState("wan", 3)
     for i in range(40):  # target 2 misses every other round: late, not dead
         ls.on_round(float(i), [10.0, 11.0, None if i % 2 else 12.0])

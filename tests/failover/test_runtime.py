@@ -13,7 +13,7 @@ from host_tools.netbed import NetBed
 
 SCENARIO = r"""
 import sys
-from wanwatch.linkstate import LinkState
+from wanwatch.failover.linkstate import LinkState
 from wanwatch.compat import dumps
 ls = LinkState("wan", 3)
 t = 0.0
@@ -44,7 +44,7 @@ NOROOT = r"""
 from wanwatch.clock import Clock
 from wanwatch.compat import asyncio, dumps
 from wanwatch.events import EventBus
-from wanwatch.monitor import LinkMonitor
+from wanwatch.failover.monitor import LinkMonitor
 c = Clock()
 cfg = {"links": [{"name": "wan", "device": "wan", "role": "primary", "targets": ["127.0.0.1"]}]}
 m = LinkMonitor(cfg, c, EventBus(c))
@@ -76,7 +76,7 @@ def test_probe_once_without_root_reports_clear_error(mpy_bundle, tmp_path):
 CPY_PROBE = r"""
 import asyncio, json, sys
 sys.path.insert(0, sys.argv[1])
-from wanwatch.probe import Prober
+from wanwatch.failover.probe import Prober
 async def main():
     p = Prober("wan", 0x4242)
     r1 = await p.round(["10.9.0.1", "10.9.0.2", "10.9.0.3"], 1.0)

@@ -21,7 +21,7 @@ wanwatch: memstat alloc=441760 live=207904 peak=212608 free=828384
 wanwatch: memstat alloc=305856 live=212352 peak=212608 free=823936
 LOADED wanwatch wanwatch.agent wanwatch.modem.engine
 Traceback (most recent call last):
-  File "wanwatch/reporter.py", line 120, in run
+  File "wanwatch/report/reporter.py", line 120, in run
 MemoryError: memory allocation failed, allocating 480 bytes
 {"v":1,"type":"failover"
 """
@@ -75,6 +75,6 @@ def test_import_order_puts_dependencies_first():
     for before, after in (("wanwatch", "wanwatch.compat"), ("wanwatch.compat", "wanwatch.modem.engine"),
                           ("wanwatch.modem.vendors", "wanwatch.modem.vendors.generic"),
                           ("wanwatch.modem.vendors.generic", "wanwatch.modem.vendors.quectel"),
-                          ("wanwatch.modem.serialport", "wanwatch.modem.supervisor"), ("wanwatch.linkstate", "wanwatch.policy"),
-                          ("wanwatch.mqtt.codec", "wanwatch.mqtt.client"), ("wanwatch.mqtt.client", "wanwatch.reporter")):
+                          ("wanwatch.modem.serialport", "wanwatch.modem.supervisor"), ("wanwatch.failover.linkstate", "wanwatch.failover.policy"),
+                          ("wanwatch.report.mqtt.codec", "wanwatch.report.mqtt.client"), ("wanwatch.report.mqtt.client", "wanwatch.report.reporter")):
         assert pos[before] < pos[after], (before, after)

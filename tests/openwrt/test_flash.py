@@ -44,8 +44,8 @@ def test_flash_idempotent_and_agent_runs_on_board(board, tmp_path, broker):
         out2 = io.StringIO()
         assert flash.flash(port, "esp32-simcom", str(cfg), out=out2, bundle=bundle) == []
         assert "0 of" in out2.getvalue()
-        (fs / "lib/wanwatch/status.mpy").write_bytes(b"corrupt")  # one changed file is copied again
-        assert [d for _, d in flash.flash(port, "esp32-simcom", str(cfg), out=io.StringIO(), bundle=bundle)] == ["lib/wanwatch/status.mpy"]
+        (fs / "lib/wanwatch/report/status.mpy").write_bytes(b"corrupt")  # one changed file is copied again
+        assert [d for _, d in flash.flash(port, "esp32-simcom", str(cfg), out=io.StringIO(), bundle=bundle)] == ["lib/wanwatch/report/status.mpy"]
         # run the flashed agent on the board (one cycle) through mpremote
         code = ("from wanwatch.cli import main\n"
                 "rc = main(['--config', 'wanwatch.json', '--once'])\nprint('RC', rc)\n")

@@ -8,7 +8,7 @@ from host_tools.netbed import shims
 from tests.support import paths
 from tests.support.fakeclock import FakeClock
 from wanwatch.events import EventBus
-from wanwatch.hotplug import HotplugWatcher
+from wanwatch.failover.hotplug import HotplugWatcher
 
 HOOK = os.path.join(paths.ROOT, "openwrt/wanwatch/files/etc/hotplug.d/iface/30-wanwatch")
 

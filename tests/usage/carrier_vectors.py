@@ -6,7 +6,7 @@
 #   o2 (Germany), usage reply:   github.com/mueller-ma/PrepaidBalance/issues/193
 #   a Bulgarian operator, USSD:  github.com/mueller-ma/PrepaidBalance/issues/193
 #   Babilon-M (Tajikistan), USSD balance of a data option: babilon-m.tj/en/services.php?id=57
-from wanwatch.carrier import compile_pattern, extract, parse_num
+from wanwatch.usage.carrier import compile_pattern, extract, parse_num
 from wanwatch.compat import dumps
 
 VECTORS = [

@@ -5,7 +5,7 @@ import os
 
 from tests.support.fakeclock import FakeClock
 from wanwatch.events import EventBus
-from wanwatch.usage import UsageTracker
+from wanwatch.usage.tracker import UsageTracker
 
 MB = 1000000
 

@@ -1,4 +1,4 @@
-# mpy_driver.py: runs wanwatch.usage.UsageTracker under the real MicroPython for the kill and
+# mpy_driver.py: runs wanwatch.usage.tracker.UsageTracker under the real MicroPython for the kill and
 # accuracy tests.   usage: micropython mpy_driver.py CONFIG.json MODE
 #   MODE run   : sample forever (the test SIGKILLs it); events printed as "EV <json>" lines
 #   MODE until : sample until the file cfg["stop_file"] exists, then one last sample, save, "STATUS <json>"
@@ -8,7 +8,7 @@ import sys
 from wanwatch.clock import Clock
 from wanwatch.compat import asyncio, dumps, loads
 from wanwatch.events import EventBus
-from wanwatch.usage import UsageTracker
+from wanwatch.usage.tracker import UsageTracker
 
 
 def exists(path):
@@ -33,7 +33,7 @@ def main():
     async def until():
         while not exists(cfg["stop_file"]):
             await t.tick()
-            await asyncio.sleep(t.s["sample_s"])
+            await asyncio.sleep(t.settings["sample_s"])
 
     if mode == "run":
         asyncio.run(t.run())

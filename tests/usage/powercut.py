@@ -24,7 +24,7 @@ import time
 
 from tests.support import paths
 from tests.usage.helpers import read_state
-from wanwatch import usage as U
+from wanwatch.usage import tracker as U
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIRE = 14 + 20 + 8  # Ethernet + IPv4 + UDP header bytes the device counts per datagram

@@ -6,7 +6,7 @@ import sys
 
 from wanwatch.compat import dumps
 from wanwatch.events import EventBus
-from wanwatch.usage import UsageTracker
+from wanwatch.usage.tracker import UsageTracker
 
 
 class Clock:

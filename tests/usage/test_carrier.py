@@ -12,8 +12,8 @@ from host_tools.emulator import Emulator
 from tests.conftest import run_micropython
 from tests.support import paths
 from tests.usage.helpers import MB, Rig
-from wanwatch import carrier as C
-from wanwatch import usage as U
+from wanwatch.usage import carrier as C
+from wanwatch.usage import tracker as U
 from wanwatch.clock import Clock
 from wanwatch.events import EventBus
 from wanwatch.modem import messages as M

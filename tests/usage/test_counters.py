@@ -1,5 +1,5 @@
 """CounterAccumulator: steady counting, 32-bit wraps, resets, device re-creation, glitches; sysfs reader."""
-from wanwatch.counters import WRAP32, CounterAccumulator, read_sys
+from wanwatch.usage.counters import WRAP32, CounterAccumulator, read_sys
 
 
 def test_first_reading_is_a_baseline_then_deltas():

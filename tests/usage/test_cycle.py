@@ -5,7 +5,7 @@ import datetime as dt
 import json
 
 from tests.conftest import run_micropython
-from wanwatch import cycle
+from wanwatch.usage import cycle
 
 
 def ep(y, m, d, h=0, mi=0):
@@ -66,7 +66,7 @@ CASES = [(ep(2026, 2, 20), 31, 0, 0), (ep(2028, 2, 29, 3), 31, 2, 0), (ep(2026, 
 
 def test_same_answers_under_micropython(tmp_path):
     script = tmp_path / "c.py"
-    script.write_text("from wanwatch import cycle\nimport json\nprint(json.dumps([list(cycle.bounds(*c)) for c in %r]))\n"
+    script.write_text("from wanwatch.usage import cycle\nimport json\nprint(json.dumps([list(cycle.bounds(*c)) for c in %r]))\n"
                       % (CASES,))
     r = run_micropython([str(script)])
     assert r.returncode == 0, r.stderr

@@ -14,12 +14,13 @@ import pytest
 
 from tests.support import paths
 from tests.usage.helpers import read_state
-from wanwatch import usage as U
+from wanwatch.usage import tracker as U
 
 KILLS = 110
 
 
-MODULES = ("__init__", "compat", "store", "events", "clock", "cycle", "counters", "usage")
+MODULES = ("__init__", "compat", "store", "events", "clock", "usage/__init__", "usage/cycle", "usage/counters",
+           "usage/tracker")
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def bundle(tmp_path_factory):
     shared build/test-bundle may be rebuilt by a concurrent session, and unrelated modules that are
     work in progress must not break this test)."""
     out = tmp_path_factory.mktemp("bundle")
-    os.makedirs(str(out / "wanwatch"))
+    os.makedirs(str(out / "wanwatch" / "usage"))
     for m in MODULES:
         subprocess.run([paths.mpy_cross(), "-o", str(out / "wanwatch" / (m + ".mpy")),
                         os.path.join(paths.FIRMWARE, "wanwatch", m + ".py")], check=True)

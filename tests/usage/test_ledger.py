@@ -6,7 +6,7 @@ import os
 
 from tests.usage.helpers import MB, Rig, ep
 from tests.support.fakeclock import FakeClock
-from wanwatch import usage as U
+from wanwatch.usage import tracker as U
 
 KEYS = {"iccid", "rx_bytes", "tx_bytes", "total_bytes", "cap_bytes", "used_pct", "cycle_start",
         "cycle_end", "forecast_exhaustion", "own_bytes", "remaining_bytes", "carrier_used_bytes",

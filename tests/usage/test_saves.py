@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tests.usage.helpers import MB, Rig
-from wanwatch import usage as U
+from wanwatch.usage import tracker as U
 
 
 @pytest.mark.parametrize("cap_mb,want_mb", [(None, 5), (100, 5), (500, 5), (1000, 10), (2000, 20),
@@ -42,8 +42,8 @@ def test_writes_per_day_and_loss_bound_while_carrying_traffic(tmp_path, mbit, ca
     rate = mbit * 125000  # bytes/s
     writes, worst = count_flash_writes(r, 3600, rate * 10)
     S = r.t.save_bytes()
-    T = r.t.s["flash_min_interval_s"]
-    bound = max(S, rate * T) + rate * r.t.s["sample_s"]
+    T = r.t.settings["flash_min_interval_s"]
+    bound = max(S, rate * T) + rate * r.t.settings["sample_s"]
     assert worst <= bound
     # at most one write per flash_min_interval_s, and one per S of traffic
     assert writes <= 3600 // T + 1

@@ -1,0 +1,2 @@
+# failover/: health checks and failover: probes, link state, policy, session restarts,
+# routing actuators, the link monitor and netifd hotplug events.
