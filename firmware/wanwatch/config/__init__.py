@@ -135,8 +135,15 @@ def validate(raw, src="<config>"):
             for other in links:
                 if n in other["interfaces"]:
                     lv.fail("interfaces[%d]" % j, "interface %r already belongs to link %r" % (n, other["name"]))
+        checks = []
+        for j, c in enumerate(lv.get("checks", "list", [])):
+            from ..failover.checks import check_spec  # the check types own their keys' rules
+            spec, err = check_spec(c, path + ".checks[%d]" % j)
+            if err:
+                raise ConfigError(src, err[0], err[1])
+            checks.append(spec)
         links.append({"name": name, "device": device, "role": role, "interfaces": list(ifaces),
-                      "metered": lv.get("metered", "bool", False), "targets": list(targets)})
+                      "metered": lv.get("metered", "bool", False), "targets": list(targets), "checks": checks})
     cfg["links"] = links
 
     act = top.get("actuator", "str", "none")

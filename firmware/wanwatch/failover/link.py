@@ -20,6 +20,9 @@ class Link:
             t = [a for a in raw.get("targets") or () if ip_family(a) == fam]
             if t:
                 self.targets[fam] = t
+        self.checks = {}                # check type -> [validated check specs]
+        for spec in raw.get("checks") or ():
+            self.checks.setdefault(spec["type"], []).append(spec)
 
     @property
     def preferred(self):

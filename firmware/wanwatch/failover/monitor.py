@@ -6,9 +6,13 @@
 # is probed all the time: switching is routing, nothing is taken down. A metered backup in
 # standby gets one sparse probe per family (one target, sticky to the last that answered) every
 # probe.standby_interval_s plus the modem's registration, and a full burst before it takes
-# traffic. netifd's hotplug events (on_iface) mark a link down the moment an interface of it goes
-# down, and make the actuator re-read its routes when it comes back or changes.
+# traffic. Configured DNS and HTTP checks are channels of their own next to the ICMP families (same
+# state machine and quorum, their own pace); an HTTP check that lands on a portal makes the link
+# `captive`: never a failover target, and the operator is told why. netifd's hotplug events
+# (on_iface) mark a link down the moment an interface of it goes down, and make the actuator
+# re-read its routes when it comes back or changes.
 from .actuator import NoneActuator
+from .checks import DnsCheck, HttpCheck
 from ..compat import asyncio, exc_text
 from .link import as_links
 from .linkstate import FAILOVER_DEFAULTS, LinkState, settings
@@ -22,12 +26,14 @@ MODEM_RECHECK_S = 10
 HELD_RECHECK_S = 0.5
 SUSPECT_FAILS = 2       # failed rounds in a row that make the active link a suspect (pre-verify)
 FAMILIES = ("ipv4", "ipv6")
-SEVERITY = {"up": 0, "standby": 1, "unknown": 2, "degraded": 3, "down": 4}
+SEVERITY = {"up": 0, "standby": 1, "unknown": 2, "degraded": 3, "captive": 4, "down": 5}
+CAPTIVE_ROUNDS = 2      # rounds in a row that must land on a portal before the link is captive
 NO_MODEM = "modem not registered"
 
 
 class Family:
-    """One address family of one link: its targets, its state machine and its prober."""
+    """One channel of one link — an address family probed by ICMP, or a check type (dns, http):
+    its targets, its state machine and its prober."""
 
     def __init__(self, name, targets, state, prober):
         self.name = name
@@ -35,6 +41,11 @@ class Family:
         self.state = state
         self.prober = prober
         self.sticky = 0     # standby: index of the target that answered last
+        self.captive_rounds = 0
+        self.captive = None  # http: why the link is taken for captive (a portal), else None
+
+    def shown_state(self):
+        return "captive" if self.captive else self.state.state
 
 
 class LinkMonitor:
@@ -74,6 +85,10 @@ class LinkMonitor:
                 pr = Prober(l.device, base + 0x31 + 2 * l.index + j, ls.probe_cfg["payload_bytes"], fam)
                 pr.on_late = self._late_hook(ls)
                 fams.append(Family(fam, targets, ls, pr))
+            for kind in ("dns", "http"):
+                specs = l.checks.get(kind)
+                if specs:
+                    fams.append(self._check_channel(l, kind, specs))
             self.fams[n] = fams
             self.held[n] = {}
             self.restarts[n] = SessionRestarts(self.fcfg["session_restart_s"], self.fcfg["session_restart_max_s"])
@@ -82,6 +97,19 @@ class LinkMonitor:
         self._kick = asyncio.Event()
         self._request = None
         self._refresh = []      # links whose routes the actuator must re-read (hotplug)
+
+    def _check_channel(self, l, kind, specs):
+        """A check type as a channel: its own pace (interval, waits, sparse standby) from its specs."""
+        first = specs[0]
+        wait = min(s["timeout_s"] for s in specs)
+        pcfg = dict(self.pcfg)
+        pcfg.update({"interval_s": first["interval_s"], "timeout_s": wait, "timeout_min_s": wait,
+                     "burst_timeout_s": wait, "burst_interval_s": 1.0, "burst_rounds": 2, "up_rounds": 2,
+                     "standby_interval_s": first["standby_interval_s"],
+                     "metered_active_interval_s": first["metered_interval_s"], "payload_bytes": 0})
+        ls = LinkState(l.name, len(specs), pcfg, self.fcfg, standby=l.standby)
+        pr = DnsCheck(l.device, self.clock) if kind == "dns" else HttpCheck(l.device, self.clock)
+        return Family(kind, specs, ls, pr)
 
     def _late_hook(self, ls):
         return lambda rtt: ls.on_late(self.clock.monotonic(), rtt)
@@ -93,7 +121,7 @@ class LinkMonitor:
             return "down"
         worst = None
         for f in self.fams[n]:
-            s = f.state.state
+            s = f.shown_state()
             if worst is None or SEVERITY.get(s, 2) > SEVERITY.get(worst, 2):
                 worst = s
         return worst or "unknown"
@@ -106,8 +134,14 @@ class LinkMonitor:
             first = fams[0].state.status() if fams else {"rtt_ms": None, "loss_pct": None}
             st = {"state": self.state(n), "active": n == self.policy.active,
                   "rtt_ms": first["rtt_ms"], "loss_pct": first["loss_pct"]}
+            st["captive"] = None
             for f in fams:
                 st[f.name] = f.state.status()
+                if f.name == "http":
+                    st["http"]["captive"] = f.captive
+                    st["captive"] = st["captive"] or f.captive
+                if f.prober is not None and f.name in ("dns", "http") and f.state.state == "down":
+                    st[f.name]["error"] = f.prober.last_error
             note = self._note(n)
             if note:
                 st["note"] = note
@@ -136,7 +170,7 @@ class LinkMonitor:
         burst); stays there until failback()."""
         for l in self.links:
             n = l.name
-            if n != self.policy.active and self.state(n) != "down":
+            if n != self.policy.active and self.state(n) not in ("down", "captive"):
                 self._request = ("force", n)
                 self._kick.set()
                 return {"failover": "requested", "to": n}
@@ -241,7 +275,29 @@ class LinkMonitor:
 
     def _feed(self, n, f, rtts, ok=None):
         f.state.on_round(self.clock.monotonic(), rtts, ok)
+        if f.name == "http":
+            self._captive(n, f)
         self._changed(n)
+
+    def _captive(self, n, f):
+        """CAPTIVE_ROUNDS rounds in a row with a quorum of the http checks landing on a portal."""
+        hits = [c for c in f.prober.captive if c]
+        if hits and len(hits) >= min(f.state.quorum(), len(f.prober.captive)):
+            f.captive_rounds += 1
+        else:
+            f.captive_rounds = 0
+        was = f.captive
+        if f.captive_rounds >= CAPTIVE_ROUNDS:
+            f.captive = hits[0]
+        elif f.captive_rounds == 0:
+            f.captive = None
+        if f.captive and not was:
+            l = self.by_name[n]
+            msg = ("backup SIM redirected to a portal: credit or allowance exhausted?" if l.metered
+                   else "HTTP redirected to a portal")
+            self.events.emit("captive", link=n, reason=f.captive, message=msg)
+        elif was and not f.captive:
+            self.events.emit("captive_cleared", link=n)
 
     def _changed(self, n):
         s = self.state(n)
@@ -252,7 +308,7 @@ class LinkMonitor:
             self.policy.observe(n, s, now)
             fams = {}
             for f in self.fams[n]:
-                fams[f.name] = f.state.state
+                fams[f.name] = f.shown_state()
             st = self.fams[n][0].state.status() if self.fams[n] else {"rtt_ms": None, "loss_pct": None}
             self.events.emit("link_state", link=n, state=s, prev=prev, rtt_ms=st["rtt_ms"],
                              loss_pct=st["loss_pct"], families=fams)
