@@ -51,7 +51,7 @@ class Agent:
         self.link_list = as_links(cfg["links"])  # one Link per uplink, built once, shared by all parts
         store.makedirs(cfg["run_dir"])  # the actuator's commands report through files there
         self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events, links=self.link_list),
-                                 modem_ok=self._modem_ok, links=self.link_list)
+                                 modem_view=self._modem_view, links=self.link_list)
         from .usage.tracker import UsageTracker
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
                                   counters_source=self.modem.counters, device=self._metered_device(),
@@ -140,10 +140,12 @@ class Agent:
                 return l.device
         return None
 
-    def _modem_ok(self):
-        """Backup check for the link monitor: registered, or not known yet (no poll so far)."""
-        reg = self.modem.status().get("network", {}).get("registered")
-        return reg is None or bool(reg)
+    def _modem_view(self):
+        """What the link monitor needs of the modem for the cellular link: registration, signal."""
+        st = self.modem.status()
+        net, sig = st.get("network") or {}, st.get("signal") or {}
+        return {"registered": net.get("registered"), "registration": net.get("registration"),
+                "rsrp_dbm": sig.get("rsrp_dbm"), "sinr_db": sig.get("sinr_db")}
 
     # --- documents ----------------------------------------------------------------------------
     def status(self):

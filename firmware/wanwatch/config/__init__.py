@@ -67,6 +67,32 @@ def _range(v, k, val, lo, hi):
     return val
 
 
+def _section(v, defaults):
+    """A small settings object checked against its defaults' types (None default: a number or
+    null; a str default: str or null)."""
+    out = {}
+    for k in v.raw:
+        if k not in defaults:
+            v.fail(k, "unknown key (known: %s)" % ", ".join(sorted(defaults)))
+        d, x = defaults[k], v.raw[k]
+        if x is None:
+            out[k] = None
+        elif isinstance(d, bool):
+            out[k] = v.get(k, "bool")
+        elif isinstance(d, str) or (d is None and isinstance(x, str)):
+            if k.endswith("url"):
+                from ..failover.checks import parse_url
+                if parse_url(x) is None:
+                    v.fail(k, "must be a plain http:// URL (no TLS), got %r" % (x,))
+            out[k] = v.get(k, "str")
+        elif isinstance(x, bool) or not isinstance(x, (int, float)) or (x <= 0 and not k.endswith("_dbm")
+                                                                          and not k.endswith("_db")):
+            v.fail(k, "must be a number%s, got %r" % ("" if k.endswith("db") or k.endswith("dbm") else " > 0", x))
+        else:
+            out[k] = x
+    return out
+
+
 def validate(raw, src="<config>"):
     """Validate a raw config dict; returns a new dict with defaults filled in."""
     if not isinstance(raw, dict):
@@ -142,8 +168,14 @@ def validate(raw, src="<config>"):
             if err:
                 raise ConfigError(src, err[0], err[1])
             checks.append(spec)
-        links.append({"name": name, "device": device, "role": role, "interfaces": list(ifaces),
-                      "metered": lv.get("metered", "bool", False), "targets": list(targets), "checks": checks})
+        link = {"name": name, "device": device, "role": role, "interfaces": list(ifaces),
+                "metered": lv.get("metered", "bool", False), "targets": list(targets), "checks": checks}
+        from ..failover import bandwidth, cellular
+        for key, defaults in (("bandwidth", bandwidth.DEFAULTS), ("cellular", cellular.DEFAULTS)):
+            sec = lv.sub(key)
+            if key in l:
+                link[key] = _section(sec, defaults)
+        links.append(link)
     cfg["links"] = links
 
     act = top.get("actuator", "str", "none")

@@ -249,6 +249,48 @@ class HttpCheck(_Checker):
         finally:
             s.close()
 
+    async def download(self, url, max_bytes, timeout):
+        """The active bandwidth test: (bytes, seconds) of a timed download of up to max_bytes of a
+        plain-HTTP object through the device (from the first byte of the answer to the last read);
+        (0, 0) when it failed."""
+        host, port, path = parse_url(url)
+        box = [0, None, None]  # bytes, first byte time, last byte time
+
+        async def go():
+            ip = host if ip_family(host) else await self._resolve(host)
+            fam, addr = dns.sockaddr(ip, port)
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.device.encode() + b"\0")
+                s.setblocking(False)
+                try:
+                    s.connect(addr)
+                except OSError as e:
+                    if not e.args or e.args[0] not in EINPROGRESS:
+                        raise
+                await writable(s)
+                s.send(("GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host)).encode())
+                while box[0] < max_bytes:
+                    await readable(s)
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    now = self.clock.monotonic()
+                    if box[1] is None:
+                        box[1] = now
+                    box[0] += len(data)
+                    box[2] = now
+            finally:
+                s.close()
+        try:
+            await asyncio.wait_for(go(), timeout)
+        except Exception as e:
+            self.last_error = "%s: %s" % (url, type(e).__name__ if not str(e) else e)
+        self.counts[1] += box[0]
+        if box[1] is None or box[2] <= box[1] or box[0] < 16384:
+            return 0, 0
+        return box[0], box[2] - box[1]
+
     async def _resolve(self, host):
         if self.resolver is None:
             self.resolver = dns.Resolver(self.clock)

@@ -12,6 +12,8 @@
 # (on_iface) mark a link down the moment an interface of it goes down, and make the actuator
 # re-read its routes when it comes back or changes.
 from .actuator import NoneActuator
+from .bandwidth import BandwidthJudge
+from .cellular import CellularRules
 from .checks import DnsCheck, HttpCheck
 from ..compat import asyncio, exc_text
 from .link import as_links
@@ -29,6 +31,9 @@ FAMILIES = ("ipv4", "ipv6")
 SEVERITY = {"up": 0, "standby": 1, "unknown": 2, "degraded": 3, "captive": 4, "down": 5}
 CAPTIVE_ROUNDS = 2      # rounds in a row that must land on a portal before the link is captive
 NO_MODEM = "modem not registered"
+CELLULAR_NOTES = (NO_MODEM, "registration denied", "roaming (allow_roaming is off)")
+BANDWIDTH_SAMPLE_S = 2.0
+SYS_NET = "/sys/class/net"
 
 
 class Family:
@@ -49,7 +54,9 @@ class Family:
 
 
 class LinkMonitor:
-    def __init__(self, cfg, clock, events, actuator=None, modem_ok=None, links=None):
+    def __init__(self, cfg, clock, events, actuator=None, modem_ok=None, links=None, modem_view=None):
+        """modem_ok() -> registered (or unknown); modem_view() -> {"registered", "registration",
+        "rsrp_dbm", "sinr_db"} (the cellular rules of metered links; supersedes modem_ok)."""
         self.cfg = cfg
         self.clock = clock
         self.events = events
@@ -67,6 +74,14 @@ class LinkMonitor:
             actuator.events = events
         self.actuator = actuator
         self.modem_ok = modem_ok
+        self.modem_view = modem_view
+        self.cellular = {}      # name -> CellularRules (metered links)
+        self.bandwidth = {}     # name -> BandwidthJudge (links with bandwidth settings, metered links)
+        for l in self.links:
+            if l.metered:
+                self.cellular[l.name] = CellularRules(l.cellular)
+            if l.bandwidth or l.metered:
+                self.bandwidth[l.name] = BandwidthJudge(l.bandwidth, l.metered)
         self.policy = Policy([l.name for l in self.links], clock, events, self.fcfg)
         self.fams = {}          # name -> [Family]
         self.held = {}          # name -> {interface: note} while netifd has an interface down
@@ -116,9 +131,17 @@ class LinkMonitor:
 
     # --- public API ----------------------------------------------------------------------------
     def state(self, n):
-        """A link's state: the worst of its families; down while netifd has an interface down."""
+        """A link's state: the worst of its families (degraded when its bandwidth is too low);
+        down while netifd has an interface down."""
         if self.held[n]:
             return "down"
+        bw = self.bandwidth.get(n)
+        if bw is not None and bw.low:
+            worst = "degraded"
+            for f in self.fams[n]:
+                if SEVERITY.get(f.shown_state(), 2) > SEVERITY["degraded"]:
+                    worst = f.shown_state()
+            return worst
         worst = None
         for f in self.fams[n]:
             s = f.shown_state()
@@ -135,6 +158,10 @@ class LinkMonitor:
             st = {"state": self.state(n), "active": n == self.policy.active,
                   "rtt_ms": first["rtt_ms"], "loss_pct": first["loss_pct"]}
             st["captive"] = None
+            if n in self.bandwidth:
+                st["bandwidth"] = self.bandwidth[n].status()
+            if n in self.cellular:
+                st["weak"] = self.cellular[n].weak
             for f in fams:
                 st[f.name] = f.state.status()
                 if f.name == "http":
@@ -254,6 +281,11 @@ class LinkMonitor:
         for l in self.links:
             for f in self.fams[l.name]:
                 tasks.append(asyncio.create_task(self._guard(self._family_loop, l, f)))
+        for l in self.links:
+            if l.name in self.bandwidth:
+                tasks.append(asyncio.create_task(self._guard(self._bandwidth_loop, l, None)))
+        if self.cellular:
+            tasks.append(asyncio.create_task(self._guard(self._cellular_loop, None, None)))
         tasks.append(asyncio.create_task(self._ticker()))
         await self._guard(self._policy_loop, None, None)
         for t in tasks:
@@ -343,13 +375,15 @@ class LinkMonitor:
             if self.held[n]:
                 await asyncio.sleep(HELD_RECHECK_S)  # netifd has it down: nothing to probe
                 continue
-            if metered and self.modem_ok is not None and not self._modem_ok():
-                # no registration: the link cannot work; costs no bytes to know
-                ls.mark_down(self.clock.monotonic(), NO_MODEM)
+            why = self._unusable(l) if metered else None
+            if why:
+                # not registered, denied, roaming where it may not: the link cannot (or may not)
+                # carry traffic; costs no bytes to know
+                ls.mark_down(self.clock.monotonic(), why)
                 self._changed(n)
                 await asyncio.sleep(MODEM_RECHECK_S)
                 continue
-            if ls.note == NO_MODEM:
+            if ls.note in CELLULAR_NOTES:
                 ls.note = None
             t0 = self.clock.monotonic()
             if ls.standby and not ls.in_burst():
@@ -366,6 +400,74 @@ class LinkMonitor:
             return bool(self.modem_ok())
         except Exception:
             return True  # a broken modem layer must not hide a working link
+
+    def _modem(self):
+        if self.modem_view is not None:
+            try:
+                return self.modem_view() or {}
+            except Exception:
+                return {}  # a broken modem layer must not hide a working link
+        if self.modem_ok is not None and not self._modem_ok():
+            return {"registered": False}
+        return {}
+
+    def _unusable(self, l):
+        """Why the modem says a metered link cannot be used now, or None."""
+        ok, why = self.cellular[l.name].usable(self._modem())
+        return None if ok else why
+
+    async def _cellular_loop(self):
+        """The modem's signal against the weak thresholds of each metered link (alerts only)."""
+        while True:
+            m = self._modem()
+            now = self.clock.monotonic()
+            for n in self.cellular:
+                ch = self.cellular[n].signal(now, m.get("rsrp_dbm"), m.get("sinr_db"))
+                if ch == "weak":
+                    self.events.emit("signal_weak", link=n, rsrp_dbm=m.get("rsrp_dbm"), sinr_db=m.get("sinr_db"),
+                                     message="backup signal weak: check the antenna")
+                elif ch == "strong":
+                    self.events.emit("signal_ok", link=n, rsrp_dbm=m.get("rsrp_dbm"), sinr_db=m.get("sinr_db"))
+            await asyncio.sleep(MODEM_RECHECK_S)
+
+    async def _bandwidth_loop(self, l, _=None):
+        """Kernel byte counters of the link's device against its bandwidth judge; the opt-in
+        active test (a timed download through the device) on unmetered links."""
+        from ..usage.counters import read_sys
+        n = l.name
+        judge = self.bandwidth[n]
+        icmp = [f for f in self.fams[n] if f.name in ("ipv4", "ipv6")]
+        tester = None
+        while True:
+            now = self.clock.monotonic()
+            c = read_sys(l.device, SYS_NET)
+            excess = None
+            for f in icmp:
+                base, last = f.state.baseline.value, f.state.last_rtt
+                if base is not None and last is not None and f.state.fails == 0:
+                    e = last - base
+                    excess = e if excess is None or e > excess else excess
+            if c is not None:
+                self._bandwidth_change(n, judge.sample(now, c[0], c[1], excess, self.policy.active == n))
+            if judge.test_due(now, l.metered) and not self.held[n]:
+                if tester is None:
+                    tester = HttpCheck(l.device, self.clock)
+                got, secs = await tester.download(judge.cfg["test_url"], judge.cfg["test_bytes"], 30)
+                self._bandwidth_change(n, judge.test_result(self.clock.monotonic(), got, secs))
+            await asyncio.sleep(BANDWIDTH_SAMPLE_S)
+
+    def _bandwidth_change(self, n, change):
+        if change is None:
+            return
+        st = self.bandwidth[n].status()
+        if change in ("low", "ok"):
+            self.events.emit("bandwidth", link=n, verdict=change, down_kbps=st["down_kbps"],
+                             up_kbps=st["up_kbps"], best_kbps=st["best_kbps"])
+            self._changed(n)
+        else:
+            self.events.emit(change, link=n, down_kbps=st["down_kbps"], up_kbps=st["up_kbps"],
+                             message="backup throttled by the carrier (allowance used up?)" if change == "throttled"
+                             else "backup rate back above the throttle ceiling")
 
     async def _burst(self, n):
         """Verification of a link: a burst on each of its families at once; all must pass."""
@@ -451,7 +553,7 @@ class LinkMonitor:
             return
         now = self.clock.monotonic()
         for n in self.fams:
-            if self.held[n] or self._note(n) == NO_MODEM:
+            if self.held[n] or self._note(n) in CELLULAR_NOTES:
                 continue  # taken down on purpose, or the modem's recovery ladder's business
             r = self.restarts[n]
             r.observe(now, self.state(n))
