@@ -6,7 +6,7 @@
 #   stderr (default): "wanwatch: [error: |warning: |debug: ]area: text". What a technician sees
 #     running --check, --once or the daemon by hand; stdout stays the machine output (the --once
 #     status JSON, `wanwatch status`, console answers): no log line can reach it.
-#   syslog (--syslog SOCKET, the init script: /dev/log): each line one datagram
+#   syslog (--syslog SOCKET, the init script: /dev/log; syslog.py): each line one datagram
 #     "<PRI>wanwatch[pid]: area: text", facility daemon, so logd keeps the priority (procd logs an
 #     instance's stdout as info and its stderr as err, whatever the line says). The socket is
 #     non-blocking and unconnected (sendto every line: a restarted logd is found again); a line
@@ -26,7 +26,7 @@ IDENT = "wanwatch"
 _TAGS = {ERROR: "error: ", WARNING: "warning: ", INFO: "", DEBUG: "debug: "}
 
 level = INFO   # lines with a severity number above this are skipped (hot paths: `if log.level >= log.DEBUG`)
-_syslog = None  # Syslog while --syslog is in effect
+_syslog = None  # syslog.Syslog while --syslog is in effect
 
 
 class Logger:
@@ -90,68 +90,6 @@ def to_stderr(sev, line):
         pass
 
 
-def _pid():
-    try:
-        import os
-        return os.getpid()
-    except (ImportError, AttributeError):  # MicroPython's os has no getpid
-        pass
-    try:
-        with open("/proc/self/stat") as f:
-            return int(f.read(32).split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def unix_address(path):
-    """The address of a unix socket for sendto(): CPython takes the path; MicroPython's unix port
-    takes the raw struct sockaddr_un (sun_family in host byte order, then the path, NUL-ended)."""
-    if sys.implementation.name != "micropython":
-        return path
-    import struct
-    import socket
-    raw = path.encode()
-    if len(raw) > 107:
-        raise ValueError("socket path longer than 107 bytes")
-    return struct.pack("H", getattr(socket, "AF_UNIX", 1)) + raw + b"\0"
-
-
-class Syslog:
-    """Datagrams to a syslog socket (logd on OpenWrt). send() says whether the line went."""
-
-    def __init__(self, path):
-        import socket
-        self.path = path
-        self.addr = unix_address(path)
-        pid = _pid()
-        self.head = "%s[%d]: " % (IDENT, pid) if pid else IDENT + ": "
-        self.sock = socket.socket(getattr(socket, "AF_UNIX", 1), socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
-        self.sent = 0
-        self.fallbacks = 0     # lines that went to stderr instead
-        self.failing = False   # the last send failed: its reason was said once on stderr
-
-    def send(self, sev, line):
-        try:
-            self.sock.sendto(("<%d>%s%s" % (FACILITY | sev, self.head, line)).encode(), self.addr)
-        except Exception as e:  # no logd (ENOENT, ECONNREFUSED) or its queue is full (EAGAIN)
-            self.fallbacks += 1
-            if not self.failing:
-                self.failing = True
-                to_stderr(WARNING, "log: syslog socket %s: %s: %s; lines go to stderr until it takes them"
-                          % (self.path, type(e).__name__, e))
-            return False
-        self.failing = False
-        self.sent += 1
-        return True
-
-    def close(self):
-        try:
-            self.sock.close()
-        except Exception:
-            pass
-
-
 def setup(level_name="info", syslog=None):
     """Apply the config's log_level; syslog: the socket path of --syslog, or None for stderr."""
     global level, _syslog
@@ -161,6 +99,7 @@ def setup(level_name="info", syslog=None):
         _syslog = None
     if syslog:
         try:
+            from .syslog import Syslog  # loaded only with --syslog (routers): boards never pay for it
             _syslog = Syslog(syslog)
         except Exception as e:  # no unix sockets on this port, or a path too long: stderr it is
             to_stderr(WARNING, "log: cannot use syslog socket %s: %s: %s; logging to stderr"
