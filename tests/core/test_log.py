@@ -1,7 +1,9 @@
-"""The leveled logger (firmware/wanwatch/log.py) under the real MicroPython and CPython: levels,
+"""The leveled logger (firmware/wanwatch/log.py, syslog.py) under the real MicroPython and CPython: levels,
 bounded one-line messages, arguments of skipped lines never formatted, stderr by default, syslog
 datagrams with their priority (facility daemon), and the fallback to stderr when the socket is
-missing or full, never blocking, never raising."""
+missing or full, never blocking, never raising. Plus the rule that makes stdout safe: no part of
+firmware/ prints a log line."""
+import ast
 import os
 import socket
 import subprocess
@@ -151,3 +153,53 @@ def test_micropython_rejects_a_path_too_long_for_sockaddr_un(tmp_path):
     r = run_micropython(["-c", "from wanwatch import log\nlog.setup('info', '/x' * 60)\nlog.info('on stderr')"])
     assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
     assert r.stderr.splitlines()[-1] == "wanwatch: on stderr" and "107 bytes" in r.stderr, r.stderr
+
+
+# --- stdout is machine output: no part of firmware/ writes a log line there ------------------------
+# (file, function): the only places that print, and what they print
+OUTPUT = {
+    ("wanwatch/cli.py", "main"): "usage, version, `config ok`",
+    ("wanwatch/cli.py", "_err"): "usage and config errors (stderr, one line)",
+    ("wanwatch/agent.py", "once"): "the --once status document",
+    ("wanwatch/report/table.py", "main_status"): "`wanwatch status [--json]`",
+    ("wanwatch/report/console.py", "status"): "status() at a board's REPL",
+    ("wanwatch/report/console.py", "run"): "the line console's answers",
+    ("wanwatch/log.py", "to_stderr"): "the logger itself",
+}
+
+
+def _writers(tree):
+    """(enclosing function, line) of every print() and sys.stdout/sys.stderr write in a module."""
+    found = []
+
+    def walk(node, fn):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                walk(child, child.name)
+                continue
+            if isinstance(child, ast.Call):
+                f = child.func
+                if isinstance(f, ast.Name) and f.id == "print":
+                    found.append((fn, child.lineno))
+                elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Attribute)
+                      and f.value.attr in ("stdout", "stderr")):
+                    found.append((fn, child.lineno))
+            walk(child, fn)
+    walk(tree, None)
+    return found
+
+
+def test_no_log_line_is_printed_outside_the_logger():
+    stray = []
+    for dirpath, _, names in os.walk(os.path.join(paths.FIRMWARE, "wanwatch")):
+        for name in names:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, paths.FIRMWARE)
+            with open(path) as f:
+                tree = ast.parse(f.read(), rel)
+            for fn, line in _writers(tree):
+                if (rel, fn) not in OUTPUT:
+                    stray.append("%s:%d (in %s)" % (rel, line, fn))
+    assert not stray, "log through wanwatch.log, not print: " + ", ".join(stray)

@@ -9,6 +9,7 @@
 # traffic. netifd's hotplug events (on_iface) mark a link down the moment an interface of it goes
 # down, and make the actuator re-read its routes when it comes back or changes.
 from .actuator import NoneActuator
+from .. import log
 from ..compat import asyncio, exc_text
 from .link import as_links
 from .linkstate import FAILOVER_DEFAULTS, LinkState, settings
@@ -24,6 +25,8 @@ SUSPECT_FAILS = 2       # failed rounds in a row that make the active link a sus
 FAMILIES = ("ipv4", "ipv6")
 SEVERITY = {"up": 0, "standby": 1, "unknown": 2, "degraded": 3, "down": 4}
 NO_MODEM = "modem not registered"
+
+_log = log.Logger("links")
 
 
 class Family:
@@ -194,8 +197,10 @@ class LinkMonitor:
                     self._feed(l.name, f, rtts)
         except ProbeError as e:
             self.note = str(e)
+            _log.warning(self.note)
         except Exception as e:
             self.note = "probe failed: " + exc_text(e)
+            _log.warning(self.note)
 
     async def run(self):
         """Forever; never raises."""
@@ -208,14 +213,15 @@ class LinkMonitor:
                 break
             except ProbeError as e:
                 self.note = str(e)
-                print("wanwatch: " + self.note)
+                _log.error(self.note)
             except Exception as e:
                 self.note = "probe setup failed: " + exc_text(e)
+                _log.error(self.note)
             await asyncio.sleep(RETRY_OPEN_S)
         try:
             await self.actuator.setup(self.policy.active)
         except Exception as e:
-            print("wanwatch: routing setup: " + exc_text(e))
+            _log.error("routing setup: %s", exc_text(e))
         tasks = []
         for l in self.links:
             for f in self.fams[l.name]:
@@ -236,7 +242,7 @@ class LinkMonitor:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                print("wanwatch: link monitor: " + exc_text(e))
+                _log.error("link monitor: %s", exc_text(e))
                 await asyncio.sleep(1)
 
     def _feed(self, n, f, rtts, ok=None):
