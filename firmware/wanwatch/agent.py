@@ -162,12 +162,21 @@ class Agent:
 
     # --- one cycle (--once) --------------------------------------------------------------------
     async def once(self):
+        """One cycle: modem, links, MQTT. stdout gets the status document and nothing else, in
+        every case (logs go to stderr or syslog, see log.py). Exit 1 when the modem cannot be
+        read: the document is still printed (modem.state "absent" when the port did not open)
+        but not published, so it never replaces a running daemon's retained status (the daemon
+        may hold the port)."""
         from .modem.supervisor import ModemAbsent
+        rc = 0
         try:
             await self.modem.once()
         except ModemAbsent as e:
             log.error("modem: %s", e)
-            return 1
+            rc = 1
+        except Exception as e:  # a modem that answers nonsense must not cost the document
+            log.error("modem: %s", exc_text(e))
+            rc = 1
         try:
             await self.links.probe_once()
         except Exception as e:  # probing is best effort in --once (e.g. not root)
@@ -175,12 +184,15 @@ class Agent:
         doc = self.status()
         ok = False
         try:
-            ok = await self.reporter.once(doc, ONCE_MQTT_TIMEOUT_S)
+            if rc == 0:
+                ok = await self.reporter.once(doc, ONCE_MQTT_TIMEOUT_S)
+            else:
+                log.info("mqtt: status not published (no modem)")
         except Exception as e:
             log.warning("mqtt: %s", exc_text(e))
         doc["mqtt"]["connected"] = bool(ok)
         print(dumps(doc))
-        return 0
+        return rc
 
     # --- daemon --------------------------------------------------------------------------------
     async def run(self):
