@@ -2,6 +2,7 @@
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
 from ..compat import loads
+from ..log import NAMES as LOG_LEVELS
 from ..names import ip_family, is_ip, is_name, is_path
 from ..modem.vendors import NAMES as VENDOR_NAMES
 
@@ -9,7 +10,7 @@ VENDORS = ("auto",) + VENDOR_NAMES
 ACTUATORS = ("openwrt", "linux-route", "none")
 DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
 TOP_KEYS = ("device_id", "board", "modem", "links", "actuator", "usage", "mqtt", "state_dir", "run_dir",
-            "probe", "failover", "commands", "sms", "recovery", "console")
+            "probe", "failover", "commands", "sms", "recovery", "console", "log_level")
 
 
 class ConfigError(Exception):
@@ -218,6 +219,10 @@ def validate(raw, src="<config>"):
 
     cfg["state_dir"] = top.get("state_dir", "str", "/var/lib/wanwatch")
     cfg["run_dir"] = top.get("run_dir", "str", "/var/run/wanwatch")
+    lvl = top.get("log_level", "str", "info")
+    if lvl not in LOG_LEVELS:
+        top.fail("log_level", "must be one of %s, got %r" % (", ".join(LOG_LEVELS), lvl))
+    cfg["log_level"] = lvl
     # sections owned by later features: passed through as objects, validated by their owners
     for k in ("probe", "failover", "commands", "sms", "recovery", "console"):
         cfg[k] = top.get(k, "dict", {})

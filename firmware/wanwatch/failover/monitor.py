@@ -12,6 +12,7 @@
 # (on_iface) mark a link down the moment an interface of it goes down, and make the actuator
 # re-read its routes when it comes back or changes.
 from .actuator import NoneActuator
+from .. import log
 from .bandwidth import BandwidthJudge
 from .cellular import CellularRules
 from .checks import DnsCheck, HttpCheck
@@ -34,6 +35,8 @@ NO_MODEM = "modem not registered"
 CELLULAR_NOTES = (NO_MODEM, "registration denied", "roaming (allow_roaming is off)")
 BANDWIDTH_SAMPLE_S = 2.0
 SYS_NET = "/sys/class/net"
+
+_log = log.Logger("links")
 
 
 class Family:
@@ -255,8 +258,10 @@ class LinkMonitor:
                     self._feed(l.name, f, rtts)
         except ProbeError as e:
             self.note = str(e)
+            _log.warning(self.note)
         except Exception as e:
             self.note = "probe failed: " + exc_text(e)
+            _log.warning(self.note)
 
     async def run(self):
         """Forever; never raises."""
@@ -269,14 +274,15 @@ class LinkMonitor:
                 break
             except ProbeError as e:
                 self.note = str(e)
-                print("wanwatch: " + self.note)
+                _log.error(self.note)
             except Exception as e:
                 self.note = "probe setup failed: " + exc_text(e)
+                _log.error(self.note)
             await asyncio.sleep(RETRY_OPEN_S)
         try:
             await self.actuator.setup(self.policy.active)
         except Exception as e:
-            print("wanwatch: routing setup: " + exc_text(e))
+            _log.error("routing setup: %s", exc_text(e))
         tasks = []
         for l in self.links:
             for f in self.fams[l.name]:
@@ -302,7 +308,7 @@ class LinkMonitor:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                print("wanwatch: link monitor: " + exc_text(e))
+                _log.error("link monitor: %s", exc_text(e))
                 await asyncio.sleep(1)
 
     def _feed(self, n, f, rtts, ok=None):
