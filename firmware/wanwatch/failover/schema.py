@@ -7,10 +7,10 @@ LINK = (
     ("device", "!name", None, 15),  # kernel device (`pppoe-wan`, `wwan0`)
     ("role", "!choice", None, ("primary", "backup")),  # reported in the inventory; the priority is the order of the links
     ("metered", "bool", False, None),  # the backup SIM: sparse checks in standby, its traffic counted against `usage.cap_mb`
-    ("targets", "list", ("1.1.1.1", "8.8.8.8", "9.9.9.9"), ("addr", None, 1, 16)),  # probe targets (UCI `list target`); the address families they
-    # cover are the families watched, and both switch together
-    ("interfaces", "list", None, ("name", 15, 1, 8)),  # netifd interfaces on the link's device (UCI `list interface`;
-    # `wan`, `wan6`): hotplug events and session restarts; default: the link's name
+    ("targets", "list", ("1.1.1.1", "8.8.8.8", "9.9.9.9"), ("addr", None, 1, 16)),  # probe targets; the address families they cover are the families
+    # watched, and both switch together
+    ("interfaces", "list", None, ("name", 15, 1, 8)),  # netifd interfaces on the link's device (`wan`, `wan6`): hotplug
+    # events and session restarts; default: the link's name
 )
 
 PROBE = (

@@ -6,18 +6,19 @@ CAL_TIMEOUTS = {"ussd": 30, "sms": 180}  # calibration.timeout_s when it is null
 
 CALIBRATION = (
     ("method", "!choice", None, ("ussd", "sms")),  # ask the carrier by USSD (`AT+CUSD`) or by an SMS exchange
-    ("code", "ussd", None, None),  # ussd (required there): the code, `0-9 * # +` ending in `#`; quote it in UCI, an
-    # unquoted `#` starts a comment
-    ("number", "phone", None, None),  # sms (required there): where the keyword goes
+    ("code", "ussd", None, None),  # ussd (required there): the code, `0-9 * # +` ending in `#`, sent as
+    # `AT+CUSD=1,"<code>",15`; quote it in UCI, an unquoted `#` starts a comment
+    ("number", "phone", None, None),  # sms (required there): `text` goes to this number; the reply arrives as `+CMTI`,
+    # is read with `AT+CMGR` (text mode) and deleted
     ("text", "str", "", (0, 160)),  # sms: the keyword (may be empty)
     ("sender", "str", None, (1, 20)),  # sms: the reply's originator must contain this (any case); other SMS stay on the SIM
-    ("pattern", "!pattern", None, None),  # where the figure is in the reply, with `{num}` once and maybe `{unit}`
-    # ([Patterns](#patterns))
+    ("pattern", "!pattern", None, None),  # where the figure is in the reply: `{num}` once, maybe `{unit}` (the
+    # pattern language: docs/usage.md, Patterns)
     ("value", "choice", "remaining", ("remaining", "used")),  # what the figure is: the remaining or the used allowance
     ("unit", "unit", "MB", None),  # unit of the figure when the pattern has no `{unit}`
     ("iccid_prefix", "digits", "", (0, 20)),  # digits the SIM's ICCID starts with (`""`: any SIM)
     ("interval_s", "num", 21600, (1, 2592000)),  # at most one attempt per SIM in this time (persisted, so a restart loop
-    # cannot ask more often)
+    # cannot ask more often; below an hour only for tests: carriers may throttle)
     ("near_pct", "num", 5, (0, 100)),  # also ask when the estimate is within this many percent of the next threshold
     ("timeout_s", "num", None, (1, 600)),  # how long to wait for the answer; null: 30 s for ussd, 180 s for sms
 )
