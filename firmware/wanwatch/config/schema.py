@@ -36,17 +36,17 @@ from ..usage import schema as usage
 
 TOP = (
     ("device_id", "!name", None, 64),  # the device's name in MQTT topics
-    ("board", "name", "generic", 32),  # board description in `boards/<name>/board.json`: hardware defaults (modem, links,
-    # actuator)
+    ("board", "name", "generic", 32),  # board description in `boards/<name>/board.json`: hardware defaults (modem,
+    # links, actuator)
     ("actuator", "choice", "none", ("openwrt", "linux-route", "none")),  # how to switch: policy routing + netifd
     # session restarts (`openwrt`), policy routing (`linux-route`), nothing, report only (`none`)
     ("state_dir", "path", "/var/lib/wanwatch", (1, 128)),  # persistent state on flash
-    ("run_dir", "path", "/var/run/wanwatch", (1, 128)),  # RAM state: status file for `wanwatch status`, frequent saves,
-    # hotplug records
+    ("run_dir", "path", "/var/run/wanwatch", (1, 128)),  # RAM state: status file for `wanwatch status`, frequent
+    # saves, hotplug records
     ("log_level", "choice", "info", ("error", "warning", "info", "debug")),  # lowest priority that is logged
     ("modem", "section", None, modem.MODEM),  # the modem's AT port (`modem.port` is required)
-    ("links", "!entries", None, (failover.LINK, 1, 16, "link")),  # the uplinks in priority order, the first preferred
-    # (UCI: one `config link '<name>'` section each, in file order)
+    ("links", "!entries", None, (failover.LINK, 1, 16, "link")),  # the uplinks in priority order, the first
+    # preferred (UCI: one `config link '<name>'` section each, in file order)
     ("probe", "section", None, failover.PROBE),  # health checks of the links
     ("failover", "section", None, failover.FAILOVER),  # when to switch and when to come back
     ("usage", "section", None, usage.USAGE),  # the backup SIM's data usage and cap

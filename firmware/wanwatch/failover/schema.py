@@ -3,14 +3,17 @@
 # line of documentation in the comment (the format: config/schema.py). Loaded at start-up only:
 # linkstate.py derives PROBE_DEFAULTS / FAILOVER_DEFAULTS from it, the CLI drops it afterwards.
 LINK = (
-    ("name", "!name", None, 15),  # OpenWrt interface name (`wan`, `wwan`); UCI: the section name of `config link 'wan'`
+    ("name", "!name", None, 15),  # OpenWrt interface name (`wan`, `wwan`); UCI: the section name of `config link
+    # 'wan'`
     ("device", "!name", None, 15),  # kernel device (`pppoe-wan`, `wwan0`)
-    ("role", "!choice", None, ("primary", "backup")),  # reported in the inventory; the priority is the order of the links
-    ("metered", "bool", False, None),  # the backup SIM: sparse checks in standby, its traffic counted against `usage.cap_mb`
-    ("targets", "list", ("1.1.1.1", "8.8.8.8", "9.9.9.9"), ("addr", None, 1, 16)),  # probe targets; the address families they cover are the families
-    # watched, and both switch together
-    ("interfaces", "list", None, ("name", 15, 1, 8)),  # netifd interfaces on the link's device (`wan`, `wan6`): hotplug
-    # events and session restarts; default: the link's name
+    ("role", "!choice", None, ("primary", "backup")),  # reported in the inventory; the priority is the order of the
+    # links
+    ("metered", "bool", False, None),  # the backup SIM: sparse checks in standby, its traffic counted against
+    # `usage.cap_mb`
+    ("targets", "list", ("1.1.1.1", "8.8.8.8", "9.9.9.9"), ("addr", None, 1, 16)),  # probe targets; the address
+    # families they cover are the families watched, and both switch together
+    ("interfaces", "list", None, ("name", 15, 1, 8)),  # netifd interfaces on the link's device (`wan`, `wan6`):
+    # hotplug events and session restarts; default: the link's name
 )
 
 PROBE = (
@@ -19,12 +22,13 @@ PROBE = (
     ("timeout_min_s", "pos", 0.25, 60),  # floor of the adaptive reply wait (= `timeout_s`: fixed waits)
     ("burst_rounds", "int", 3, (1, 20)),  # confirmation rounds after a failed one (down = 1 + 3 failed rounds)
     ("burst_interval_s", "pos", 0.3, 60),  # minimum spacing of burst rounds
-    ("burst_timeout_s", "pos", 0.5, 60),  # reply wait of a burst round (ceiling of the adaptive wait); fixed wait of a
-    # verification
+    ("burst_timeout_s", "pos", 0.5, 60),  # reply wait of a burst round (ceiling of the adaptive wait); fixed wait
+    # of a verification
     ("up_rounds", "int", 3, (1, 100)),  # consecutive good rounds from down to up
-    ("quorum", "int", None, (1, 16)),  # targets that must answer; null: 1 if there are at most 2, else 2 (of the live
-    # targets)
-    ("dead_target_rounds", "int", 5, (1, 1000)),  # a target silent this many rounds while others answer is dead (left out)
+    ("quorum", "int", None, (1, 16)),  # targets that must answer; null: 1 if there are at most 2, else 2 (of the
+    # live targets)
+    ("dead_target_rounds", "int", 5, (1, 1000)),  # a target silent this many rounds while others answer is dead
+    # (left out)
     ("payload_bytes", "int", 0, (0, 1232)),  # ICMP payload; 0: 28 B (IPv6: 48 B) per echo at the IP layer
     ("standby_interval_s", "pos", 300, 86400),  # sparse check of a metered backup in standby
     ("metered_active_interval_s", "pos", 10, 3600),  # round period while a metered link carries the traffic
@@ -33,7 +37,8 @@ PROBE = (
 FAILOVER = (
     ("window_s", "pos", 30, 3600),  # quality window (loss, RTT)
     ("min_samples", "int", 20, (1, 1000)),  # samples in the window before loss or RTT may call a link degraded
-    ("degraded_loss_pct", "num", 25, (0, 100)),  # loss % that degrades a link (> 10 so that 10 % random loss never does)
+    ("degraded_loss_pct", "pos", 25, 100),  # loss % that degrades a link (> 10 so that 10 % random loss never
+    # does)
     ("recover_loss_pct", "num", 10, (0, 100)),  # loss % at or below which a degraded link recovers
     ("degraded_sustain_s", "pos", 10, 3600),  # the window must look bad this long (a sliding window has excursions)
     ("degraded_rtt_ms", "pos", 150, 60000),  # median RTT above the learnt baseline + this = degraded
@@ -44,9 +49,11 @@ FAILOVER = (
     ("stable_reset_s", "pos", 86400, 2592000),  # on the primary this long: the hold-down goes back to `hold_down_s`
     ("verify_fresh_s", "pos", 5, 3600),  # a burst verification of the target link is trusted this long
     ("verify_retry_s", "pos", 10, 3600),  # a failed verification is retried after this
-    ("session_restart_s", "num", 30, (0, 86400)),  # a dead link with its interface up: first session restart (0: never)
+    ("session_restart_s", "num", 30, (0, 86400)),  # a dead link with its interface up: first session restart (0:
+    # never)
     ("session_restart_max_s", "num", 600, (0, 86400)),  # ... then doubling up to this
-    ("flush_conntrack", "bool", True, None),  # after a switch, drop the NAT entries bound to the old link's addresses
+    ("flush_conntrack", "bool", True, None),  # after a switch, drop the NAT entries bound to the old link's
+    # addresses
     ("resolv_file", "path", "/tmp/resolv.conf.d/resolv.conf.auto", (0, 128)),  # netifd's DNS servers per interface
     # (DNS rules, dnsmasq nudge); `""`: no DNS rules
 )

@@ -18,18 +18,20 @@ MQTT = (
     ("username", "str", None, (1, 255)),  # MQTT user name; null: none
     ("password", "secret", None, (1, 255)),  # MQTT password; null: none (masked by --print-config)
     ("keepalive_s", "int", 60, (0, 65535)),  # MQTT keepalive (0: none)
-    ("keepalive_metered_s", "int", 300, (0, 65535)),  # keepalive of connections made while the active link is metered
+    ("keepalive_metered_s", "int", 300, (0, 65535)),  # keepalive of connections made while the active link is
+    # metered
     ("status_interval_s", "num", 60, (1, 86400)),  # retained status period
     ("status_interval_metered_s", "num", 300, (1, 86400)),  # ... while the active link is metered
     ("connect_timeout_s", "num", 10, (1, 300)),  # TCP/TLS connect and CONNACK wait (also bounds the DNS lookup)
-    ("response_time_s", "num", 10, (1, 300)),  # bound of a write and of the PUBACK/SUBACK wait (a QoS 1 publish is then sent again)
+    ("response_time_s", "num", 10, (1, 300)),  # bound of a write and of the PUBACK/SUBACK wait (a QoS 1 publish is
+    # then sent again)
     ("outbox_max_entries", "int", 500, (1, 100000)),  # events kept on flash until the broker acknowledges them
     ("outbox_max_bytes", "int", 32768, (2048, 10000000)),  # ... and their bytes (the oldest are dropped, counted)
 )
 
 COMMANDS = (
-    ("key", "key", None, None),  # per-device HMAC-SHA256 key of signed commands: text or `hex:<hex digits>`, at least
-    # 16 bytes; null: commands off (masked by --print-config)
+    ("key", "key", None, None),  # per-device HMAC-SHA256 key of signed commands: text or `hex:<hex digits>`, at
+    # least 16 bytes; null: commands off (masked by --print-config)
     ("window_s", "int", 300, (1, 86400)),  # a command's `ts` must be within +-this of the device clock
     ("timeout_s", "num", 60, (1, 3600)),  # time limit of one command's handler
     ("at_allow", "list", None, ("at", None, 1, 64)),  # AT commands the `at` command may run; null: read-only
@@ -37,16 +39,18 @@ COMMANDS = (
 )
 
 SMS = (
-    ("numbers", "list", (), ("phone", None, 0, 10)),  # recipients of the SMS fallback and of the at-cap SMS; empty: none
+    ("numbers", "list", (), ("phone", None, 0, 10)),  # recipients of the SMS fallback and of the at-cap SMS; empty:
+    # none
     ("after_s", "num", 600, (0, 604800)),  # the broker unreachable this long before an alert goes by SMS
     ("max_per_day", "int", 5, (1, 100)),  # SMS alerts in any rolling 24 h (persisted)
     ("min_pct", "num", 95, (0, 1000)),  # a `usage_threshold` below this percentage is not texted
-    ("events", "list", ("failover", "usage_threshold", "usage_forecast"), ("name", 32, 1, 16)),  # event types texted
-    # while the broker is unreachable
+    ("events", "list", ("failover", "usage_threshold", "usage_forecast"), ("name", 32, 1, 16)),  # event types
+    # texted while the broker is unreachable
 )
 
 CONSOLE = (
-    ("enabled", "bool", False, None),  # boards: a line console on the UART answering `status`, `status --json`, `events`
+    ("enabled", "bool", False, None),  # boards: a line console on the UART answering `status`, `status --json`,
+    # `events`
 )
 
 
