@@ -3,6 +3,8 @@
 #   wanwatch --config FILE --check      validate the config and exit
 #   ... --syslog SOCKET                 log lines go to that syslog socket with their priority (the
 #                                       init script under procd: /dev/log); default: stderr
+#   wanwatch --config FILE --print-config   the validated config as JSON, every default filled
+#                                       in, secrets (mqtt.password, commands.key) masked
 #   wanwatch --config FILE --release    remove the agent's routing (rules, tables): traffic falls
 #                                       back to the main table (the init script's service_stopped)
 #   wanwatch status [--json] [--run-dir DIR]   show the running agent's status (router / console)
@@ -12,7 +14,7 @@ import sys
 
 from . import VERSION
 
-USAGE = """usage: wanwatch --config FILE [--once | --check | --release] [--syslog SOCKET]
+USAGE = """usage: wanwatch --config FILE [--once | --check | --print-config | --release] [--syslog SOCKET]
        wanwatch status [--json] [--run-dir DIR]
        wanwatch --version"""
 
@@ -22,7 +24,7 @@ def _err(msg):
 
 
 def parse_args(argv):
-    opts = {"config": None, "once": False, "check": False, "release": False, "syslog": None}
+    opts = {"config": None, "once": False, "check": False, "print": False, "release": False, "syslog": None}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -39,6 +41,8 @@ def parse_args(argv):
             opts["once"] = True
         elif a == "--check":
             opts["check"] = True
+        elif a == "--print-config":
+            opts["print"] = True
         elif a == "--release":
             opts["release"] = True
         else:
@@ -50,14 +54,17 @@ def parse_args(argv):
 
 
 # Needed only to read the config and build the parts: dropping them returns their code to the heap
-# (about 12 KB on the unix port) for the rest of the run. reload_config imports config again.
-STARTUP_ONLY = ("wanwatch.config.uci", "wanwatch.config", "wanwatch.board")
+# for the rest of the run. The validator goes as soon as the config is read; the areas' schemas
+# once the parts are built (they take their defaults from them). reload_config imports config again.
+VALIDATOR = ("wanwatch.config.uci", "wanwatch.config.schema", "wanwatch.config.error", "wanwatch.config")
+STARTUP_ONLY = VALIDATOR + ("wanwatch.modem.schema", "wanwatch.failover.schema", "wanwatch.usage.schema",
+                            "wanwatch.report.schema", "wanwatch.board")
 
 
-def _forget_startup_modules():
+def _forget_startup_modules(names=STARTUP_ONLY):
     import gc
     pkg = sys.modules.get("wanwatch")
-    for name in STARTUP_ONLY:
+    for name in names:
         sys.modules.pop(name, None)
         parent, leaf = name.rsplit(".", 1)
         try:  # the parent package keeps each imported submodule as an attribute too
@@ -100,15 +107,19 @@ def main(argv):
     if opts["check"]:
         print("config ok: %s" % opts["config"])
         return 0
+    if opts["print"]:
+        print(config.dump(cfg))
+        return 0
     from . import log
     log.setup(cfg["log_level"], opts["syslog"])
     if opts["release"]:
         return _release(cfg)
+    del config
+    _forget_startup_modules(VALIDATOR)  # the parts are built with less of the heap taken
     from .agent import Agent
     from .clock import Clock
     from .compat import asyncio
     agent = Agent(cfg, Clock(), config_path=opts["config"], once=opts["once"])
-    del config
     _forget_startup_modules()
     if opts["once"]:
         return asyncio.run(agent.once())

@@ -13,8 +13,10 @@ def test_shipped_uci_config_validates():
     assert cfg["device_id"] == "router-01" and cfg["actuator"] == "openwrt"
     assert cfg["modem"] == {"port": "/dev/ttyUSB2", "baud": 115200, "vendor": "auto", "poll_s": 30}
     assert [l["name"] for l in cfg["links"]] == ["wan", "wwan"]
-    assert cfg["links"][1] == {"name": "wwan", "device": "wwan0", "role": "backup", "metered": True,
-                               "interfaces": ["wwan"], "targets": ["1.1.1.1", "8.8.8.8", "9.9.9.9"], "checks": []}
+    wwan = dict((k, cfg["links"][1][k]) for k in ("name", "device", "role", "metered", "interfaces", "targets", "checks"))
+    assert wwan == {"name": "wwan", "device": "wwan0", "role": "backup", "metered": True,
+                    "interfaces": ["wwan"], "targets": ["1.1.1.1", "8.8.8.8", "9.9.9.9"], "checks": []}
+    assert cfg["links"][1]["cellular"]["allow_roaming"] is True and cfg["links"][0]["bandwidth"]["min_mbps"] is None
     assert cfg["links"][0]["interfaces"] == ["wan", "wan6"]  # IPv4 and IPv6 of the primary switch together
     assert cfg["mqtt"]["tls"] is True and cfg["mqtt"]["port"] == 8883
     assert cfg["usage"]["cap_mb"] == 10000
@@ -73,11 +75,26 @@ config calibration 'o2'
     assert str(ei.value).startswith("config error: wanwatch: usage.calibration[0].code: ") and "ending in #" in str(ei.value)
 
 
+BASE = "config wanwatch 'main'\n\toption device_id 'r1'\nconfig modem 'modem'\n\toption port '/dev/ttyUSB2'\n"
+LINK = "config link 'wan'\n\toption device 'eth0'\n\toption role 'primary'\n"
+
+
 @pytest.mark.parametrize("text,key,reason", [
-    ("config usage 'usage'\n\toption flash_save_mb 'lots'\n", "usage.flash_save_mb", "number"),
+    (BASE + LINK + "config usage 'usage'\n\toption flash_save_mb 'lots'\n", "usage.flash_save_mb",
+     "must be a number between 0.01 and 100000, got 'lots'"),
     ("config link\n\toption device eth0\n", "link", "need a name"),
-    ("config link 'wan'\n\toption metered maybe\n", "link.wan.metered", "0/1"),
-    ("config mqtt 'mqtt'\n\toption port 'http'\n", "mqtt.port", "number"),
+    (BASE + LINK + "\toption metered maybe\n", "links[0].metered", "must be true or false, got 'maybe'"),
+    (BASE + LINK + "config mqtt 'mqtt'\n\toption port 'http'\n", "mqtt.port", "must be an integer"),
+    (BASE + LINK + "config probe 'probe'\n\toption timeout_s '1.0x'\n", "probe.timeout_s",
+     "must be a number greater than 0 and at most 60, got '1.0x'"),
+    (BASE + LINK + "config usage 'usage'\n\toption thresholds '50'\n", "usage.thresholds",
+     "is a list: write one 'list thresholds ...' line per value"),
+    (BASE + LINK + "\toption target '1.1.1.1'\n", "links[0].targets", "is a list: write one 'list target"),
+    (BASE + LINK + "config mqtt 'mqtt'\n\tlist host 'a'\n", "mqtt.host", "takes one value: write 'option host"),
+    ("config wanwatch 'main'\n\toption probe 'x'\n", "probe", "is a section of its own: config probe 'probe'"),
+    ("config wanwatch 'main'\n\toption links 'wan'\n", "links", "is a list of sections: config link '<name>'"),
+    (BASE + LINK + "config failover 'failover'\n\toption holddown_s '60'\n", "failover.holddown_s",
+     "unknown key (known: window_s, min_samples"),
     ("option device_id x\n", "line 1", "outside a config section"),
     ("config wanwatch 'main'\n\toption device_id 'unterminated\n", "line 2", "unterminated quote"),
     ("config weather 'x'\n", "weather", "unknown section type"),
@@ -90,6 +107,25 @@ def test_bad_uci_names_key(tmp_path, text, key, reason):
         config.load(str(p))
     s = str(ei.value)
     assert s.startswith("config error: %s: %s: " % (p, key)) and reason in s, s
+
+
+def test_probe_timeout_from_uci_and_empty_values():
+    """The issue's case: probe.timeout_s '1.0' is a number; an empty value is the default, except
+    where "" is a value of its own (failover.resolv_file "": no DNS rules)."""
+    cfg = config.validate(uci.parse_uci(BASE + LINK + "config probe 'probe'\n\toption timeout_s '1.0'\n"
+                                         "\toption quorum ''\nconfig failover 'failover'\n\toption hold_down_s '60'\n"
+                                         "\toption resolv_file ''\n\toption flush_conntrack 'off'\n"
+                                         "config mqtt 'mqtt'\n\toption resolver ''\n\toption username ''\n"))
+    assert cfg["probe"]["timeout_s"] == 1.0 and cfg["probe"]["quorum"] is None
+    assert cfg["failover"]["hold_down_s"] == 60 and cfg["failover"]["resolv_file"] == ""
+    assert cfg["failover"]["flush_conntrack"] is False
+    assert cfg["mqtt"]["resolver"] is None and cfg["mqtt"]["username"] is None
+
+
+def test_uci_numbers_are_plain_decimals():
+    for text in ("1e3", "0x10", "1_000", "inf", "nan", ".", "+", "1.2.3"):
+        assert uci._typed("num", (0, 10), text) == text  # left as text: the validator names it
+    assert uci._typed("int", (0, 10), "+7") == 7 and uci._typed("num", (0, 10), "-.5") == -0.5
 
 
 def test_uci_under_micropython():

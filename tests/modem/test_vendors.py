@@ -9,7 +9,6 @@ import pytest
 from host_tools.emulator.profiles import PROFILES
 from tests.modem import transcripts as T
 from tests.support import paths
-from wanwatch import config
 from wanwatch.modem import vendors
 from wanwatch.modem.engine import ATEngine
 from wanwatch.modem.vendors.generic import GenericDriver, parse_ati, split_plmn
@@ -23,7 +22,8 @@ class _Clock:
 
 
 def test_one_vendor_list():
-    assert config.VENDORS == ("auto",) + vendors.NAMES
+    from wanwatch.modem.schema import MODEM
+    assert [e[3] for e in MODEM if e[0] == "vendor"] == [("auto",) + vendors.NAMES]  # modem.vendor's choices
     for name in vendors.NAMES:
         assert vendors.load(name).NAME == name
     assert vendors.load("nokia") is GenericDriver

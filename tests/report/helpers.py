@@ -130,8 +130,8 @@ def persistent_broker():
 
 
 MQTT_MODULES = ["__init__", "compat", "log", "clock", "store", "events", "names", "report/__init__", "report/outbox",
-                "report/reporter", "report/commands", "report/hmac256", "report/smsalert", "report/mqtt/__init__",
-                "report/mqtt/codec", "report/mqtt/client"]
+                "report/reporter", "report/commands", "report/hmac256", "report/smsalert", "report/schema",
+                "report/mqtt/__init__", "report/mqtt/codec", "report/mqtt/client"]
 
 
 def mini_bundle(dst, drivers=()):

@@ -8,6 +8,19 @@ from wanwatch.events import EventBus
 from wanwatch.usage.tracker import UsageTracker
 
 MB = 1000000
+SITE = {"device_id": "r1", "modem": {"port": "/dev/ttyUSB2"},
+        "links": [{"name": "wwan", "device": "wwan0", "role": "backup", "metered": True}]}
+
+
+def usage_error(usage, **sections):
+    """(key, reason) of the first problem the config validator finds in usage.* (None: valid);
+    the usage keys are declared in usage/schema.py and checked by config like every other key."""
+    from wanwatch import config
+    try:
+        config.validate(dict(SITE, usage=usage, **sections))
+    except config.ConfigError as e:
+        return e.key[len("usage."):], e.reason
+    return None
 
 
 def ep(y, m, d, h=0, mi=0, s=0):

@@ -11,7 +11,7 @@ import pytest
 from host_tools.emulator import Emulator
 from tests.conftest import run_micropython
 from tests.support import paths
-from tests.usage.helpers import MB, Rig
+from tests.usage.helpers import MB, Rig, usage_error
 from wanwatch.usage import carrier as C
 from wanwatch.usage import tracker as U
 from wanwatch.clock import Clock
@@ -54,15 +54,16 @@ def test_patterns_same_under_micropython_and_cpython():
     assert res["1.234,5"] == 1234.5 and res["1,5"] == 1.5 and res["1,234,567"] == 1234567 and res["1.2.3"] == 123
 
 
-def test_check_names_each_bad_key():
+def test_config_names_each_bad_key():
     ok = {"method": "ussd", "code": "*123#", "pattern": "Te quedan {num} {unit}"}
-    assert C.check([ok]) == []
-    assert C.check(ok) == [("", "must be a list of 1-4 objects")]
-    bad = C.check([dict(ok, code="*123"), {"method": "sms", "number": "x", "pattern": "{num}", "value": "left",
-                                           "unit": "parsec", "interval_s": 0, "colour": 1}])
-    keys = [k for k, _ in bad]
-    assert keys == ["[0].code", "[1].colour", "[1].number", "[1].value", "[1].unit", "[1].interval_s"]
-    assert U.check_usage({"calibration": [dict(ok, pattern="{num")]})[0][0] == "calibration[0].pattern"
+    sms = {"method": "sms", "number": "22555", "pattern": "{num}"}
+    assert usage_error({"calibration": [ok, sms]}) is None
+    assert usage_error({"calibration": ok}) == ("calibration", "must be a list of 1 to 4 objects, got " + repr(ok)[:57] + "...")
+    for entry, key in ((dict(ok, code="*123"), "code"), (dict(sms, number="x"), "number"), (dict(sms, value="left"), "value"),
+                       (dict(sms, unit="parsec"), "unit"), (dict(sms, interval_s=0), "interval_s"),
+                       (dict(sms, colour=1), "colour"), (dict(ok, pattern="{num"), "pattern"),
+                       ({"method": "ussd", "pattern": "{num}"}, "code")):
+        assert usage_error({"calibration": [ok, entry]})[0] == "calibration[1]." + key, entry
 
 
 def test_cusd_and_cmgr_parsers():

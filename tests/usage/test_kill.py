@@ -20,7 +20,7 @@ KILLS = 110
 
 
 MODULES = ("__init__", "compat", "log", "store", "events", "clock", "usage/__init__", "usage/cycle", "usage/counters",
-           "usage/tracker")
+           "usage/tracker", "usage/schema")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import asyncio
 import json
 import os
 
-from tests.usage.helpers import MB, Rig, ep
+from tests.usage.helpers import MB, Rig, ep, usage_error
 from tests.support.fakeclock import FakeClock
 from wanwatch.usage import tracker as U
 
@@ -295,11 +295,12 @@ def test_run_never_raises_and_uses_sources(tmp_path):
     assert asyncio.run(t3.read_counters())[2] == "kernel:lo"
 
 
-def test_check_usage_reports_bad_keys():
-    assert U.check_usage({}) == []
-    bad = dict(U.check_usage({"reset_hour": 24, "thresholds": [50, -1], "at_cap_action": "cut",
-                              "utc_offset_min": "x", "flash_save_s": 0}))
-    assert set(bad) == {"reset_hour", "thresholds", "at_cap_action", "utc_offset_min", "flash_save_s"}
+def test_config_reports_bad_usage_keys():
+    assert usage_error({}) is None
+    for bad, key in (({"reset_hour": 24}, "reset_hour"), ({"thresholds": [50, -1]}, "thresholds[1]"),
+                     ({"at_cap_action": "cut"}, "at_cap_action"), ({"utc_offset_min": "x"}, "utc_offset_min"),
+                     ({"flash_save_s": 0}, "flash_save_s")):
+        assert usage_error(bad)[0] == key, bad
 
 
 def test_placeholder_merges_into_an_existing_ledger_of_the_same_sim(tmp_path):

@@ -5,8 +5,7 @@ import os
 
 import pytest
 
-from tests.usage.helpers import MB, Rig
-from wanwatch.usage import tracker as U
+from tests.usage.helpers import MB, Rig, usage_error
 
 
 @pytest.mark.parametrize("cap_mb,want_mb", [(None, 5), (100, 5), (500, 5), (1000, 10), (2000, 20),
@@ -106,8 +105,8 @@ def test_unsaved_growth_survives_a_kill(tmp_path):
     assert r.t.flash_writes == n0 + 1 and r.t.unsaved_bytes() == 0
 
 
-def test_check_usage_save_keys():
-    assert U.check_usage({"flash_save_mb": 0}) == [("flash_save_mb", "must be a number between 0.01 and 100000")]
-    assert U.check_usage({"flash_min_interval_s": -1})[0][0] == "flash_min_interval_s"
-    assert U.check_usage({"flash_save_mb": 12.5, "flash_min_interval_s": 30}) == []
-    assert U.check_usage({"flash_save_mbb": 1})[0][0] == "flash_save_mbb"
+def test_config_checks_save_keys():
+    assert usage_error({"flash_save_mb": 0}) == ("flash_save_mb", "must be a number between 0.01 and 100000, got 0")
+    assert usage_error({"flash_min_interval_s": -1})[0] == "flash_min_interval_s"
+    assert usage_error({"flash_save_mb": 12.5, "flash_min_interval_s": 30}) is None
+    assert usage_error({"flash_save_mbb": 1})[0] == "flash_save_mbb"

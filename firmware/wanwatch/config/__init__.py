@@ -1,264 +1,263 @@
-# config.py: load and validate the agent's configuration (JSON file, or UCI on OpenWrt).
-# Returns a plain dict with every default filled in; any problem is one ConfigError naming the
-# file, the key and the reason, and nothing is started with a half-valid config.
-from ..compat import loads
-from ..log import NAMES as LOG_LEVELS
-from ..names import ip_family, is_ip, is_name, is_path
-from ..modem.vendors import NAMES as VENDOR_NAMES
+# config: load and validate the agent's configuration (JSON file, or UCI on OpenWrt) against the
+# schema (config/schema.py and one schema module per area). Returns a plain dict with every default
+# filled in; any problem is one ConfigError naming the file, the key and the reason in plain words,
+# and nothing is started with a half-valid config. Start-up only (cli.STARTUP_ONLY).
+from ..compat import dumps, loads
+from ..names import NAME_CHARS, ip_family, is_ip, is_name, is_path
+from .error import ConfigError
+from .schema import TOP
 
-VENDORS = ("auto",) + VENDOR_NAMES
-ACTUATORS = ("openwrt", "linux-route", "none")
-DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
-TOP_KEYS = ("device_id", "board", "modem", "links", "actuator", "usage", "mqtt", "state_dir", "run_dir",
-            "probe", "failover", "commands", "sms", "recovery", "console", "log_level")
+SECRETS = ("secret", "key")  # types masked by --print-config
 
 
-class ConfigError(Exception):
-    def __init__(self, file, key, reason):
-        super().__init__("%s: %s: %s" % (file, key, reason))
-        self.file = file
-        self.key = key
-        self.reason = reason
-
-    def __str__(self):
-        return "config error: %s: %s: %s" % (self.file, self.key, self.reason)
+def _key(path, k):
+    return path + "." + k if path else k
 
 
-class _V:
-    """Reads one section of the raw dict, recording the dotted key path for error messages."""
-
-    def __init__(self, src, raw, path):
-        self.src = src
-        self.raw = raw
-        self.path = path
-
-    def key(self, k):
-        return self.path + "." + k if self.path else k
-
-    def fail(self, k, reason):
-        raise ConfigError(self.src, self.key(k), reason)
-
-    def get(self, k, kind, default=None, required=False):
-        if k not in self.raw or self.raw[k] is None:
-            if required:
-                self.fail(k, "is required")
-            return default
-        v = self.raw[k]
-        if kind == "str" and not isinstance(v, str):
-            self.fail(k, "must be a string, got %r" % (v,))
-        if kind == "bool" and not isinstance(v, bool):
-            self.fail(k, "must be true or false, got %r" % (v,))
-        if kind == "int" and (isinstance(v, bool) or not isinstance(v, int)):
-            self.fail(k, "must be an integer, got %r" % (v,))
-        if kind == "num" and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            self.fail(k, "must be a number, got %r" % (v,))
-        if kind == "dict" and not isinstance(v, dict):
-            self.fail(k, "must be an object, got %r" % (v,))
-        if kind == "list" and not isinstance(v, list):
-            self.fail(k, "must be a list, got %r" % (v,))
-        return v
-
-    def sub(self, k):
-        return _V(self.src, self.get(k, "dict", {}), self.key(k))
+def _show(v):
+    r = repr(v)  # repr keeps it one line (newlines come out as \n)
+    return r if len(r) <= 60 else r[:57] + "..."
 
 
-def _range(v, k, val, lo, hi):
-    if val < lo or val > hi:
-        v.fail(k, "must be between %s and %s, got %r" % (lo, hi, val))
-    return val
+def _entry(table, k):
+    for e in table:
+        if e[0] == k:
+            return e
+    return None
 
 
-def _section(v, defaults):
-    """A small settings object checked against its defaults' types (None default: a number or
-    null; a str default: str or null)."""
+def _kind(e):
+    """(type without the required mark, required)"""
+    t = e[1]
+    return (t[1:], True) if t[0] == "!" else (t, False)
+
+
+def _number(v, whole=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, float) and (whole or v - v != 0):  # NaN and infinities are not numbers here
+        return False
+    return True
+
+
+def _choices(c):
+    if len(c) == 2:
+        return "%s or %s" % c
+    return "one of " + ", ".join(c)
+
+
+def _is_host(v):
+    if is_ip(v):
+        return True
+    if not isinstance(v, str) or not 1 <= len(v) <= 253 or v[0] in ".-" or v[-1] == "-" or ".." in v:
+        return False
+    for c in v:
+        if c not in NAME_CHARS:
+            return False
+    return True
+
+
+def _check(kind, lim, v):
+    """None when v (not null) is a valid value of this type, else the reason in plain words."""
+    if kind == "int":
+        if not _number(v, True) or not lim[0] <= v <= lim[1]:
+            return "must be an integer between %s and %s" % lim
+    elif kind == "num":
+        if not _number(v) or not lim[0] <= v <= lim[1]:
+            return "must be a number between %s and %s" % lim
+    elif kind == "pos":
+        if not _number(v) or v <= 0 or (lim is not None and v > lim):
+            return "must be a number greater than 0" + ("" if lim is None else " and at most %s" % lim)
+    elif kind == "bool":
+        if not isinstance(v, bool):
+            return "must be true or false"
+    elif kind in ("str", "secret"):
+        if not isinstance(v, str) or not lim[0] <= len(v) <= lim[1]:
+            return "must be a string of %s characters" % ("at most %d" % lim[1] if lim[0] == 0 else "%d to %d" % lim)
+    elif kind == "choice":
+        if v not in lim:
+            return "must be " + _choices(lim)
+    elif kind == "name":
+        if not is_name(v, lim):
+            return "must be 1-%d characters of A-Z a-z 0-9 _ . -" % lim
+    elif kind == "path":
+        if not (v == "" and lim[0] == 0) and not is_path(v, lim[1]):
+            return "must be an absolute path of A-Z a-z 0-9 _ . - /" + (' (or "" for none)' if lim[0] == 0 else "")
+    elif kind == "host":
+        if not _is_host(v):
+            return "must be an IP address or a host name"
+    elif kind == "ip":
+        if not is_ip(v):
+            return "must be an IPv4 or IPv6 address"
+    elif kind == "addr":
+        if ip_family(v) is None:
+            return "must be an IPv4 or IPv6 address"
+    elif kind == "prefix":
+        if not isinstance(v, str) or not v or "#" in v or "+" in v or v[0] == "/" or v[-1] == "/":
+            return "must be a topic prefix without wildcards or a leading or trailing '/'"
+    elif kind == "phone":
+        from ..modem.sms import sms_number_ok
+        if not sms_number_ok(v):
+            return "must be a phone number or short code (3-20 digits, optional +)"
+    elif kind == "ussd":
+        ok = isinstance(v, str) and 2 <= len(v) <= 40 and v[-1] == "#"
+        for c in (v if ok else ""):
+            ok = ok and c in "0123456789*#+"
+        if not ok:
+            return "must be a USSD code of 0-9 * # + ending in # (2-40 characters), e.g. *123#"
+    elif kind == "pattern":
+        from ..usage.carrier import compile_pattern  # only with a calibration, which loads it anyway
+        try:
+            compile_pattern(v)
+        except ValueError as e:
+            return str(e)
+    elif kind == "unit":
+        from ..usage.carrier import UNITS
+        if not isinstance(v, str) or v.lower() not in UNITS:
+            return "must be one of B KB MB GB TB KiB MiB GiB"
+    elif kind == "digits":
+        if not isinstance(v, str) or not lim[0] <= len(v) <= lim[1] or (v and not v.isdigit()):
+            return "must be up to %d digits" % lim[1]
+    elif kind == "url":
+        from ..failover.checks import parse_url
+        if not isinstance(v, str) or len(v) > lim or parse_url(v) is None:
+            return "must be a plain http:// URL (no TLS) of at most %d characters" % lim
+    elif kind == "key":
+        from ..report.hmac256 import parse_key
+        if parse_key(v) is None:
+            return "must be at least 16 bytes: the text itself, or hex:<hex digits>"
+    elif kind == "at":
+        ok = isinstance(v, str) and 2 <= len(v) <= 64 and v[:2].upper() == "AT"
+        for c in (v if ok else ""):
+            ok = ok and " " <= c <= "~"
+        if not ok:
+            return "must be an AT command (AT..., at most 64 printable characters)"
+    else:
+        return "has a type the validator does not know: %s" % kind
+    return None
+
+
+def _count(lo, hi):
+    return "at most %d" % hi if lo == 0 else "%d to %d" % (lo, hi)
+
+
+def _value(src, path, kind, lim, v):
+    if kind == "entries":
+        if not isinstance(v, list) or not lim[1] <= len(v) <= lim[2]:
+            raise ConfigError(src, path, "must be a list of %s objects, got %s" % (_count(lim[1], lim[2]), _show(v)))
+        return [_object(src, "%s[%d]" % (path, i), v[i], lim[0]) for i in range(len(v))]
+    if kind == "list":
+        if not isinstance(v, list) or not lim[2] <= len(v) <= lim[3]:
+            raise ConfigError(src, path, "must be a list of %s values, got %s" % (_count(lim[2], lim[3]), _show(v)))
+        return [_value(src, "%s[%d]" % (path, i), lim[0], lim[1], v[i]) for i in range(len(v))]
+    why = _check(kind, lim, v)
+    if why:
+        raise ConfigError(src, path, "%s, got %s" % (why, _show(v)))
+    return v
+
+
+def _object(src, path, raw, table):
+    """The object raw checked against table: unknown keys rejected, defaults filled in."""
+    if not isinstance(raw, dict):
+        raise ConfigError(src, path, "must be an object, got %s" % _show(raw))
+    for k in raw:
+        if _entry(table, k) is None:  # a typo must not silently fall back to a default
+            raise ConfigError(src, _key(path, k), "unknown key (known: %s)" % ", ".join([e[0] for e in table]))
     out = {}
-    for k in v.raw:
-        if k not in defaults:
-            v.fail(k, "unknown key (known: %s)" % ", ".join(sorted(defaults)))
-        d, x = defaults[k], v.raw[k]
-        if x is None:
-            out[k] = None
-        elif isinstance(d, bool):
-            out[k] = v.get(k, "bool")
-        elif isinstance(d, str) or (d is None and isinstance(x, str)):
-            if k.endswith("url"):
-                from ..failover.checks import parse_url
-                if parse_url(x) is None:
-                    v.fail(k, "must be a plain http:// URL (no TLS), got %r" % (x,))
-            out[k] = v.get(k, "str")
-        elif isinstance(x, bool) or not isinstance(x, (int, float)) or (x <= 0 and not k.endswith("_dbm")
-                                                                          and not k.endswith("_db")):
-            v.fail(k, "must be a number%s, got %r" % ("" if k.endswith("db") or k.endswith("dbm") else " > 0", x))
+    for e in table:
+        k = e[0]
+        kind, required = _kind(e)
+        v = raw.get(k)
+        if kind == "section":
+            out[k] = _object(src, _key(path, k), {} if v is None else v, e[3])
+        elif v is None:
+            if required:
+                raise ConfigError(src, _key(path, k), "is required")
+            out[k] = list(e[2]) if isinstance(e[2], tuple) else e[2]
         else:
-            out[k] = x
+            out[k] = _value(src, _key(path, k), kind, e[3], v)
     return out
 
 
+def _between(src, cfg):
+    """The rules between keys, and the defaults that depend on other keys."""
+    links = cfg["links"]
+    for i in range(len(links)):
+        l = links[i]
+        if l["interfaces"] is None:
+            l["interfaces"] = [l["name"]]
+        for other in links[:i]:
+            if other["name"] == l["name"]:
+                raise ConfigError(src, "links[%d].name" % i, "duplicate link name %r" % l["name"])
+            for j in range(len(l["interfaces"])):
+                n = l["interfaces"][j]
+                if n in other["interfaces"]:
+                    raise ConfigError(src, "links[%d].interfaces[%d]" % (i, j),
+                                      "interface %r already belongs to link %r" % (n, other["name"]))
+    for i in range(len(links)):
+        l = links[i]
+        if l["checks"] is None:
+            l["checks"] = []
+        if l["checks"]:
+            from ..failover.checks import check_spec  # the check types own their rules between keys
+            for j in range(len(l["checks"])):
+                spec, err = check_spec(l["checks"][j], "links[%d].checks[%d]" % (i, j))
+                if err:
+                    raise ConfigError(src, err[0], err[1])
+                l["checks"][j] = spec
+    u = cfg["usage"]
+    for i in range(len(u["calibration"] or ())):
+        c = u["calibration"][i]
+        need = "code" if c["method"] == "ussd" else "number"
+        if c[need] is None:
+            raise ConfigError(src, "usage.calibration[%d].%s" % (i, need), "is required with method %s" % c["method"])
+        if c["timeout_s"] is None:
+            from ..usage.schema import CAL_TIMEOUTS
+            c["timeout_s"] = CAL_TIMEOUTS[c["method"]]
+    if u["at_cap_action"] == "alert_sms":
+        if max(u["thresholds"]) < 100:
+            raise ConfigError(src, "usage.thresholds", "alert_sms acts at a threshold of 100 or more: add 100")
+        if not cfg["sms"]["numbers"]:
+            raise ConfigError(src, "usage.at_cap_action", "alert_sms needs sms.numbers (the SMS fallback's recipients)")
+    m = cfg["mqtt"]
+    if m["port"] is None:
+        m["port"] = 8883 if m["tls"] else 1883
+    if m["tls"] and m["ca"] is None:
+        raise ConfigError(src, "mqtt.ca", "is required with mqtt.tls (a CA file: unverified TLS is not offered)")
+
+
 def validate(raw, src="<config>"):
-    """Validate a raw config dict; returns a new dict with defaults filled in."""
+    """Validate a raw config dict; returns a new dict with every default filled in."""
     if not isinstance(raw, dict):
         raise ConfigError(src, "(top)", "must be a JSON object")
-    top = _V(src, raw, "")
-    for k in raw:
-        if k not in TOP_KEYS:  # a typo ("mqqt") must not silently fall back to defaults
-            top.fail(k, "unknown key (known: %s)" % ", ".join(TOP_KEYS))
-    cfg = {}
-    dev = top.get("device_id", "str", required=True)
-    if not is_name(dev, 64):
-        top.fail("device_id", "must be 1-64 characters of A-Z a-z 0-9 _ . -, got %r" % dev)
-    cfg["device_id"] = dev
-    board = top.get("board", "str", "generic")
-    if not is_name(board, 32):
-        top.fail("board", "must be a simple name, got %r" % board)
-    cfg["board"] = board
-
-    m = top.sub("modem")
-    if "modem" not in raw:
-        top.fail("modem", "is required (at least modem.port)")
-    modem = {
-        "port": m.get("port", "str", required=True),
-        "baud": _range(m, "baud", m.get("baud", "int", 115200), 300, 4000000),
-        "vendor": m.get("vendor", "str", "auto"),
-        "poll_s": _range(m, "poll_s", m.get("poll_s", "num", 30), 1, 3600),
-    }
-    if modem["vendor"] not in VENDORS:
-        m.fail("vendor", "must be one of %s, got %r" % (", ".join(VENDORS), modem["vendor"]))
-    cfg["modem"] = modem
-
-    links_raw = top.get("links", "list", required=True)
-    if not links_raw:
-        top.fail("links", "must list at least one link")
-    links = []
-    seen = {}
-    for i, l in enumerate(links_raw):
-        path = "links[%d]" % i
-        if not isinstance(l, dict):
-            raise ConfigError(src, path, "must be an object")
-        lv = _V(src, l, path)
-        name = lv.get("name", "str", required=True)
-        if not is_name(name):
-            lv.fail("name", "must be 1-15 characters of A-Z a-z 0-9 _ . -, got %r" % name)
-        if name in seen:
-            lv.fail("name", "duplicate link name %r" % name)
-        seen[name] = True
-        device = lv.get("device", "str", required=True)
-        if not is_name(device):
-            lv.fail("device", "must be 1-15 characters of A-Z a-z 0-9 _ . -, got %r" % device)
-        role = lv.get("role", "str", required=True)
-        if role not in ("primary", "backup"):
-            lv.fail("role", "must be primary or backup, got %r" % role)
-        targets = lv.get("targets", "list", DEFAULT_TARGETS)
-        if not targets:
-            lv.fail("targets", "must list at least one IPv4 or IPv6 address")
-        for j, t in enumerate(targets):
-            if ip_family(t) is None:
-                lv.fail("targets[%d]" % j, "must be an IPv4 or IPv6 address, got %r" % (t,))
-        ifaces = lv.get("interfaces", "list", [name])
-        if not ifaces:
-            lv.fail("interfaces", "must list at least one netifd interface (default: the link's name)")
-        for j, n in enumerate(ifaces):
-            if not is_name(n):
-                lv.fail("interfaces[%d]" % j, "must be 1-15 characters of A-Z a-z 0-9 _ . -, got %r" % (n,))
-            for other in links:
-                if n in other["interfaces"]:
-                    lv.fail("interfaces[%d]" % j, "interface %r already belongs to link %r" % (n, other["name"]))
-        checks = []
-        for j, c in enumerate(lv.get("checks", "list", [])):
-            from ..failover.checks import check_spec  # the check types own their keys' rules
-            spec, err = check_spec(c, path + ".checks[%d]" % j)
-            if err:
-                raise ConfigError(src, err[0], err[1])
-            checks.append(spec)
-        link = {"name": name, "device": device, "role": role, "interfaces": list(ifaces),
-                "metered": lv.get("metered", "bool", False), "targets": list(targets), "checks": checks}
-        from ..failover import bandwidth, cellular
-        for key, defaults in (("bandwidth", bandwidth.DEFAULTS), ("cellular", cellular.DEFAULTS)):
-            sec = lv.sub(key)
-            if key in l:
-                link[key] = _section(sec, defaults)
-        links.append(link)
-    cfg["links"] = links
-
-    act = top.get("actuator", "str", "none")
-    if act not in ACTUATORS:
-        top.fail("actuator", "must be one of %s, got %r" % (", ".join(ACTUATORS), act))
-    cfg["actuator"] = act
-
-    u = top.sub("usage")
-    cap = u.get("cap_mb", "num", None)
-    if cap is not None and cap <= 0:
-        u.fail("cap_mb", "must be > 0 (or null for no cap), got %r" % cap)
-    usage = dict(u.raw)
-    usage["cap_mb"] = cap
-    usage["reset_day"] = _range(u, "reset_day", u.get("reset_day", "int", 1), 1, 31)
-    from ..usage.tracker import check_usage  # the usage module owns its other keys' rules
-    for k, reason in check_usage(usage):
-        u.fail(k, reason)
-    cfg["usage"] = usage
-
-    q = top.sub("mqtt")
-    tls = q.get("tls", "bool", False)
-    mqtt = dict(q.raw)
-    mqtt.update({
-        "host": q.get("host", "str", "127.0.0.1"),
-        "port": _range(q, "port", q.get("port", "int", 8883 if tls else 1883), 1, 65535),
-        "prefix": q.get("prefix", "str", "wanwatch"),
-        "tls": tls,
-        "username": q.get("username", "str", None),
-        "password": q.get("password", "str", None),
-    })
-    res = q.get("resolver", "str", None)
-    if res is not None and not is_ip(res):
-        q.fail("resolver", "must be the IPv4 or IPv6 address of a DNS server (or null for "
-                           "/etc/resolv.conf), got %r" % res)
-    mqtt["resolver"] = res
-    pfx = mqtt["prefix"]
-    if not pfx or "#" in pfx or "+" in pfx or pfx.startswith("/") or pfx.endswith("/"):
-        q.fail("prefix", "must be a topic prefix without wildcards or leading/trailing '/', got %r" % pfx)
-    cfg["mqtt"] = mqtt
-
-    cfg["state_dir"] = top.get("state_dir", "str", "/var/lib/wanwatch")
-    cfg["run_dir"] = top.get("run_dir", "str", "/var/run/wanwatch")
-    lvl = top.get("log_level", "str", "info")
-    if lvl not in LOG_LEVELS:
-        top.fail("log_level", "must be one of %s, got %r" % (", ".join(LOG_LEVELS), lvl))
-    cfg["log_level"] = lvl
-    # sections owned by later features: passed through as objects, validated by their owners
-    for k in ("probe", "failover", "commands", "sms", "recovery", "console"):
-        cfg[k] = top.get(k, "dict", {})
-    if usage.get("at_cap_action") == "alert_sms" and not cfg["sms"].get("numbers"):
-        u.fail("at_cap_action", "alert_sms needs sms.numbers (the SMS fallback's recipients)")
-    from ..modem.recovery import DEFAULTS as RECOVERY_DEFAULTS
-    rv = _V(src, cfg["recovery"], "recovery")
-    for k in cfg["recovery"]:
-        if k not in RECOVERY_DEFAULTS:
-            rv.fail(k, "unknown key (known: %s)" % ", ".join(sorted(RECOVERY_DEFAULTS)))
-        d, v = RECOVERY_DEFAULTS[k], cfg["recovery"][k]
-        if isinstance(d, bool):
-            rv.get(k, "bool")
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            rv.fail(k, "must be a number >= 0, got %r" % (v,))
-    from ..failover.linkstate import PROBE_DEFAULTS, FAILOVER_DEFAULTS
-    for sec, defaults in (("probe", PROBE_DEFAULTS), ("failover", FAILOVER_DEFAULTS)):
-        sv = _V(src, cfg[sec], sec)
-        for k in cfg[sec]:
-            if k not in defaults:
-                sv.fail(k, "unknown key (known: %s)" % ", ".join(sorted(defaults)))
-            v, d = cfg[sec][k], defaults[k]
-            if v is None and k == "quorum":
-                continue
-            if isinstance(d, bool):
-                sv.get(k, "bool")
-                continue
-            if isinstance(d, str):
-                sv.get(k, "str")
-                if k == "resolv_file" and v and not is_path(v):
-                    sv.fail(k, "must be an absolute path of A-Z a-z 0-9 _ . - / (or \"\" for none), got %r" % v)
-                continue
-            lo = 0 if k in ("payload_bytes", "session_restart_s") else 1 if k == "quorum" else 0.001
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo:
-                sv.fail(k, "must be a number %s, got %r" % (">= %s" % lo if lo >= 1 or lo == 0 else "> 0", v))
+    cfg = _object(src, "", raw, TOP)
+    _between(src, cfg)
     return cfg
+
+
+def _dump(v, kind, lim, indent):
+    if kind == "section":
+        return _dump_object(v, lim, indent)
+    if kind == "entries" and v is not None:
+        pad = "\n" + " " * (indent + 2)
+        return "[" + ",".join([pad + _dump_object(x, lim[0], indent + 2) for x in v]) + "\n" + " " * indent + "]"
+    if kind in SECRETS and v is not None:
+        return '"***"'
+    return dumps(v)
+
+
+def _dump_object(obj, table, indent):
+    pad = "\n" + " " * (indent + 2)
+    parts = []
+    for e in table:
+        if e[0] in obj:  # (a check holds the keys of its type only)
+            parts.append(pad + dumps(e[0]) + ": " + _dump(obj[e[0]], _kind(e)[0], e[3], indent + 2))
+    return "{" + ",".join(parts) + "\n" + " " * indent + "}"
+
+
+def dump(cfg):
+    """--print-config: the validated config as JSON, keys in schema order, secrets masked."""
+    return _dump_object(cfg, TOP, 0)
 
 
 def parse_text(text, src):

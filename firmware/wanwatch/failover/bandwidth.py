@@ -12,17 +12,11 @@
 # A link that carries no traffic shows no demand, so its verdict stays until an active test (a
 # timed download, opt-in, unmetered links only) shows the rate is back, or clear_s passes.
 
-DEFAULTS = {
-    "min_mbps": None,           # below this under demand: low
-    "expected_mbps": None,      # what the contract says (down); a quarter of it under demand: low
-    "queue_ms": 50,             # RTT above baseline that says packets queue (demand exceeds the line)
-    "sustain_s": 20,            # a low verdict must hold this long
-    "clear_s": 60,              # an idle link's low verdict lapses after this (no active test)
-    "throttle_kbps": 1000,      # metered: a pinned rate under this under demand is throttling
-    "test_url": None,           # active test (unmetered links): a plain-HTTP object to download
-    "test_bytes": 262144,       # ... this much of it
-    "test_interval_s": 900,     # ... this often while the link is fine (every 60 s while low)
-}
+from . import schema as _schema
+
+# links[].bandwidth keys and their defaults are declared once, in failover/schema.py
+DEFAULTS = dict([(e[0], e[2]) for e in _schema.BANDWIDTH])
+del _schema
 FLOOR_BPS = 32000               # traffic below this is no demand at all
 LOW_SHARE = 0.25
 WINDOW = 16                     # samples kept for the throttle test

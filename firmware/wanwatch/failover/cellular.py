@@ -5,12 +5,11 @@
 #   RSRP or SINR under its threshold for sustain_s -> weak: still usable, alerted (an antenna
 #   knocked over, a cell that moved: worth a technician's visit before the primary fails)
 
-DEFAULTS = {
-    "allow_roaming": True,      # a roaming SIM is usable (many M2M backup SIMs roam by design)
-    "rsrp_min_dbm": -115,       # weak below this ...
-    "sinr_min_db": -3,          # ... or this
-    "weak_sustain_s": 60,       # ... for this long
-}
+from . import schema as _schema
+
+# links[].cellular keys and their defaults are declared once, in failover/schema.py
+DEFAULTS = dict([(e[0], e[2]) for e in _schema.CELLULAR])
+del _schema
 
 
 class CellularRules:

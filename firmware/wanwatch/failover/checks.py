@@ -76,16 +76,20 @@ def check_spec(raw, where):
     if kind not in CHECK_DEFAULTS:
         return None, (where + ".type", "must be dns or http, got %r" % (kind,))
     for k in raw:
-        if k not in KEYS[kind]:
-            return None, (where + "." + k, "unknown key for a %s check (known: %s)" % (kind, ", ".join(KEYS[kind])))
+        if raw[k] is not None and k not in KEYS[kind]:
+            return None, (where + "." + k, "is not a key of a %s check (its keys: %s)" % (kind, ", ".join(KEYS[kind][1:])))
     spec = dict(CHECK_DEFAULTS[kind])
-    for k in raw:
-        if raw[k] is not None:
+    for k in KEYS[kind]:
+        if raw.get(k) is not None:
             spec[k] = raw[k]
     for k in ("interval_s", "timeout_s", "standby_interval_s", "metered_interval_s"):
         v = spec[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
             return None, (where + "." + k, "must be a number > 0, got %r" % (v,))
+    need = ("name", "resolver") if kind == "dns" else ("url",)
+    for k in need:
+        if spec.get(k) is None:
+            return None, (where + "." + k, "is required for a%s %s check" % ("n" if kind == "http" else "", kind))
     if kind == "dns":
         name = spec.get("name")
         try:

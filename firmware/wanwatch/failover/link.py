@@ -20,8 +20,11 @@ class Link:
             t = [a for a in raw.get("targets") or () if ip_family(a) == fam]
             if t:
                 self.targets[fam] = t
-        self.bandwidth = raw.get("bandwidth") or None   # bandwidth.DEFAULTS keys, validated
-        self.cellular = raw.get("cellular") or None     # cellular.DEFAULTS keys (metered links)
+        bw = raw.get("bandwidth") or {}
+        # judged only when something says what the line should deliver (metered links always:
+        # throttling); the cellular rules apply to metered links
+        self.bandwidth = bw if (bw.get("min_mbps") or bw.get("expected_mbps") or bw.get("test_url")) else None
+        self.cellular = raw.get("cellular") or None
         self.checks = {}                # check type -> [validated check specs]
         for spec in raw.get("checks") or ():
             self.checks.setdefault(spec["type"], []).append(spec)

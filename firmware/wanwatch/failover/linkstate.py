@@ -7,48 +7,26 @@
 # really has (a few times its recent p90, never below timeout_min_s, never above the fixed
 # ceiling), raised at once when a late reply shows the line is slow rather than dead.
 from .linkquality import Baseline, QualityWindow
+from . import schema as _schema
 
-PROBE_DEFAULTS = {
-    "interval_s": 1.0,          # round period on an unmetered link (costs nothing on the SIM)
-    "timeout_s": 0.8,           # reply wait of a normal round (ceiling of the adaptive wait)
-    "timeout_min_s": 0.25,      # floor of the adaptive reply wait (= timeout_s: fixed waits)
-    "burst_rounds": 3,          # confirmation rounds after a failed one (down = 1 + 3 failed)
-    "burst_interval_s": 0.3,    # minimum spacing of burst rounds
-    "burst_timeout_s": 0.5,     # reply wait of a burst round (ceiling of the adaptive wait)
-    "up_rounds": 3,             # consecutive good rounds before down -> up
-    "quorum": None,             # targets that must answer; None = 1 if n <= 2 else 2 (of live targets)
-    "dead_target_rounds": 5,    # a target silent this many rounds while others answer is "dead"
-    "payload_bytes": 0,         # ICMP payload: 28 B per packet at the IP layer
-    "standby_interval_s": 300,  # sparse check of a metered backup in standby
-    "metered_active_interval_s": 10,  # round period while a metered link carries traffic
-}
-
-FAILOVER_DEFAULTS = {
-    "window_s": 30,             # quality window
-    "min_samples": 20,          # samples in the window before loss/RTT may call a link degraded
-    "degraded_loss_pct": 25,    # > 10 % so that 10 % random loss never degrades (binomial margin)
-    "recover_loss_pct": 10,
-    "degraded_sustain_s": 10,   # the window must look bad this long (a sliding window has excursions)
-    "degraded_rtt_ms": 150,     # median RTT above baseline + this = degraded
-    "recover_rtt_ms": 75,
-    "hold_down_s": 120,         # failback hold-down, doubled per flap
-    "hold_down_max_s": 1800,
-    "flap_window_s": 3600,      # a failover this soon after a failback is a flap
-    "stable_reset_s": 86400,    # on the primary this long: hold-down back to hold_down_s
-    "verify_fresh_s": 5,        # a burst verification is trusted this long
-    "verify_retry_s": 10,       # a failed verification is retried after this
-    "session_restart_s": 30,    # a dead link with its interface up: first session restart (0: never)
-    "session_restart_max_s": 600,  # ... then doubling up to this
-    "flush_conntrack": True,    # after a switch, drop the NAT entries bound to the old link's addresses
-    "resolv_file": "/tmp/resolv.conf.d/resolv.conf.auto",  # netifd's per-interface DNS servers
-}
+# the keys and their defaults are declared once, in failover/schema.py (dropped after start-up)
+PROBE_DEFAULTS = dict([(e[0], e[2]) for e in _schema.PROBE])
+FAILOVER_DEFAULTS = dict([(e[0], e[2]) for e in _schema.FAILOVER])
+del _schema
 
 RTT_FACTOR = 4        # adaptive wait = RTT_FACTOR x recent p90 RTT + RTT_MARGIN_S
 RTT_MARGIN_S = 0.05
 
 
 def settings(section, defaults):
-    """defaults overlaid with the config section (unknown keys kept, None means default)."""
+    """defaults overlaid with the config section (unknown keys kept, None means default). A
+    validated section already has every key: it is shared, not copied per link and family."""
+    section = section or {}
+    for k in defaults:
+        if k not in section or (section[k] is None and defaults[k] is not None):
+            break
+    else:
+        return section
     out = dict(defaults)
     for k in section or {}:
         if section[k] is not None:

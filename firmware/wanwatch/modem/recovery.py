@@ -15,9 +15,11 @@
 # State (episode start, steps taken, reboot times) is persisted so a router reboot neither restarts the
 # ladder from the bottom nor lets a reboot loop exceed the daily cap.
 from .. import log, store
+from . import schema as _schema
 
-DEFAULTS = {"enabled": True, "reattach_after_s": 600, "step_wait_s": 300, "resync_every_s": 60,
-            "unresponsive_s": 120, "reboot": False, "max_reboots_per_day": 3, "resume_window_s": 3600}
+# the recovery.* keys and their defaults are declared once, in modem/schema.py
+DEFAULTS = dict([(e[0], e[2]) for e in _schema.RECOVERY])
+del _schema
 
 _log = log.Logger("modem")
 STEPS = ("resync", "reattach", "reset", "power", "reboot")

@@ -18,6 +18,7 @@
 # over its 4 KiB packet limit) is answered by too_large() with the id found in its first bytes, if
 # any: unverified, it only addresses the answer.
 from . import hmac256
+from .hmac256 import parse_key  # commands.key's rule, in the small module the validator also reads
 from .. import log, store
 from ..compat import asyncio, exc_text, loads
 from ..names import is_name
@@ -25,7 +26,6 @@ from ..names import is_name
 MAX_PAYLOAD = 1024
 MAX_NONCES = 64
 ID_HEAD = 128  # bytes at the start of a too-large payload searched for its "id"
-HANDLER_TIMEOUT_S = 60
 FIELDS = ("id", "ts", "nonce", "cmd", "args", "sig")
 
 _log = log.Logger("commands")
@@ -91,21 +91,6 @@ def canonical(obj, depth=0):
     raise CommandError("unsupported value type %s (numbers must be integers)" % type(obj).__name__)
 
 
-def parse_key(text):
-    """Key bytes from config text, or None when missing/invalid (commands disabled)."""
-    if not isinstance(text, str) or not text:
-        return None
-    if text.startswith("hex:"):
-        import binascii
-        try:
-            key = binascii.unhexlify(text[4:])
-        except (ValueError, TypeError):
-            return None
-    else:
-        key = text.encode()
-    return key if len(key) >= 16 else None
-
-
 def sign(key, msg):
     """Signature for msg (dict without sig) with key bytes."""
     return hmac256.hexdigest(key, canonical(msg))
@@ -148,15 +133,16 @@ def too_large_error(size):
 
 class Commands:
     def __init__(self, cfg, clock, state_dir, handlers, events=None):
-        c = cfg.get("commands") or {}
+        from . import schema  # the commands.* defaults (loaded at start-up only)
+        c = schema.settings(cfg.get("commands"), schema.COMMANDS)
         self.clock = clock
-        self.key = parse_key(c.get("key"))
-        self.window_s = c.get("window_s", 300)
-        allow = c.get("at_allow") or DEFAULT_AT_ALLOW
+        self.key = parse_key(c["key"])
+        self.window_s = c["window_s"]
+        allow = c["at_allow"] or DEFAULT_AT_ALLOW
         self.at_allow = [a.upper() for a in allow]
         self.handlers = handlers or {}
         self.events = events
-        self.timeout_s = c.get("timeout_s", HANDLER_TIMEOUT_S)
+        self.timeout_s = c["timeout_s"]
         self.path = state_dir + "/cmd_nonces.json"
         store.makedirs(state_dir)
         n = store.read_json(self.path, [])

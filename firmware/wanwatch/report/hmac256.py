@@ -34,3 +34,18 @@ def equal(a, b):
     for i in range(min(len(a), len(b))):
         diff |= a[i] ^ b[i]
     return diff == 0
+
+
+def parse_key(text):
+    """Key bytes from config text, or None when missing/invalid (commands disabled)."""
+    if not isinstance(text, str) or not text:
+        return None
+    if text.startswith("hex:"):
+        import binascii
+        try:
+            key = binascii.unhexlify(text[4:])
+        except (ValueError, TypeError):
+            return None
+    else:
+        key = text.encode()
+    return key if len(key) >= 16 else None

@@ -30,16 +30,22 @@ EVENT_STATUS_DELAY_S = 2
 _log = log.Logger("mqtt")
 
 
+def mqtt_settings(cfg):
+    """cfg's mqtt.* with the defaults of report/schema.py (loaded at start-up only)."""
+    from . import schema
+    return schema.settings(cfg.get("mqtt"), schema.MQTT)
+
+
 def outbox_for(cfg, new_boot=True):
     """The agent's outbox (opens the journal; new_boot increments the persisted boot counter)."""
-    m = cfg.get("mqtt") or {}
-    return Outbox(cfg["state_dir"] + "/outbox", max_entries=m.get("outbox_max_entries", 500),
-                  max_bytes=m.get("outbox_max_bytes", 32768), new_boot=new_boot)
+    m = mqtt_settings(cfg)
+    return Outbox(cfg["state_dir"] + "/outbox", max_entries=m["outbox_max_entries"],
+                  max_bytes=m["outbox_max_bytes"], new_boot=new_boot)
 
 
 class Reporter:
     def __init__(self, cfg, clock, events, get_status, get_inventory, commands=None, sms=None, outbox=None):
-        m = cfg["mqtt"]
+        m = mqtt_settings(cfg)
         self.cfg = cfg
         self.mqtt_cfg = m
         self.clock = clock
@@ -50,15 +56,15 @@ class Reporter:
         self.sms = sms
         self.base = "%s/%s" % (m["prefix"], cfg["device_id"])
         self.client_id = m.get("client_id") or "wanwatch-" + cfg["device_id"]
-        self.status_interval = m.get("status_interval_s", 60)
-        self.metered_interval = m.get("status_interval_metered_s", 300)
+        self.status_interval = m["status_interval_s"]
+        self.metered_interval = m["status_interval_metered_s"]
         self.outbox = outbox if outbox is not None else outbox_for(cfg)
         self.resolver = None  # the broker's host name: resolved without blocking (dns.py)
         if not is_ip(m["host"]):
             from ..dns import Resolver
-            server = m.get("resolver")  # None: the nameservers of /etc/resolv.conf
+            server = m["resolver"]  # None: the nameservers of /etc/resolv.conf
             self.resolver = Resolver(clock, [server] if server else None,
-                                     timeout=min(DNS_TIMEOUT_S, m.get("connect_timeout_s", 10)))
+                                     timeout=min(DNS_TIMEOUT_S, m["connect_timeout_s"]))
         # continue the persisted numbering (harmless when the agent already built the bus from it)
         events.boot = self.outbox.boot
         if self.outbox.seq > events.seq:
@@ -70,8 +76,8 @@ class Reporter:
         self.client.on_message = self._on_message
         self.client.on_oversize = self._on_oversize
         self.client.before_connect = self._choose_keepalive
-        self.keepalive = m.get("keepalive_s", 60)
-        self.keepalive_metered = m.get("keepalive_metered_s", 300)
+        self.keepalive = m["keepalive_s"]
+        self.keepalive_metered = m["keepalive_metered_s"]
         self._wake = asyncio.Event()
         self._birth_due = True
         self._next_status = 0.0
@@ -87,13 +93,12 @@ class Reporter:
     def _make_client(self, client_id, will, timeout=None):
         m = self.mqtt_cfg
         tls = None
-        if m.get("tls"):
-            tls = {"ca": m.get("ca"), "cert": m.get("cert"), "key": m.get("key"),
-                   "server_hostname": m.get("server_hostname")}
-        return MQTTClient(m["host"], m["port"], client_id, self.clock, keepalive=m.get("keepalive_s", 60),
-                          will=will, username=m.get("username"), password=m.get("password"), ssl=tls,
-                          connect_timeout=timeout or m.get("connect_timeout_s", 10),
-                          response_time=timeout or m.get("response_time_s", 10), resolver=self.resolver)
+        if m["tls"]:
+            tls = {"ca": m["ca"], "cert": m["cert"], "key": m["key"], "server_hostname": m["server_hostname"]}
+        return MQTTClient(m["host"], m["port"], client_id, self.clock, keepalive=m["keepalive_s"],
+                          will=will, username=m["username"], password=m["password"], ssl=tls,
+                          connect_timeout=timeout or m["connect_timeout_s"],
+                          response_time=timeout or m["response_time_s"], resolver=self.resolver)
 
     # --- fragments --------------------------------------------------------------------------------
     def status(self):

@@ -10,23 +10,23 @@ from ..compat import asyncio, exc_text
 
 DAY_S = 86400
 SEND_TIMEOUT_S = 60
-DEFAULT_EVENTS = ("failover", "usage_threshold", "usage_forecast")
 
 _log = log.Logger("sms")
 
 
 class SmsAlert:
     def __init__(self, cfg, clock, events, send_sms, state_dir):
-        s = cfg.get("sms") or {}
+        from . import schema  # the sms.* defaults (loaded at start-up only)
+        s = schema.settings(cfg.get("sms"), schema.SMS)
         self.device = cfg.get("device_id", "?")
         self.clock = clock
         self.events = events
         self.send_sms = send_sms
-        self.numbers = list(s.get("numbers") or [])
-        self.after_s = s.get("after_s", 600)
-        self.max_per_day = s.get("max_per_day", 5)
-        self.min_pct = s.get("min_pct", 95)
-        self.kinds = tuple(s.get("events") or DEFAULT_EVENTS)
+        self.numbers = list(s["numbers"])
+        self.after_s = s["after_s"]
+        self.max_per_day = s["max_per_day"]
+        self.min_pct = s["min_pct"]
+        self.kinds = tuple(s["events"])
         self.path = state_dir + "/sms.json"
         store.makedirs(state_dir)
         st = store.read_json(self.path, {})

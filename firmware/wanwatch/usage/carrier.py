@@ -18,6 +18,7 @@
 # {unit} the number is in `unit` (default MB). Work per reply is bounded (MATCH_BUDGET steps).
 from .. import log
 from ..compat import asyncio, exc_text
+from . import schema as _schema
 
 LIT, WS, ANY, NUM, UNIT = 0, 1, 2, 3, 4
 UNITS = {"b": 1, "k": 1000, "kb": 1000, "ko": 1000, "m": 10 ** 6, "mb": 10 ** 6, "mo": 10 ** 6,
@@ -28,13 +29,11 @@ MAX_PATTERN = 200
 MAX_ANY = 4
 MAX_TEXT = 640
 MATCH_BUDGET = 40000
-METHODS = ("ussd", "sms")
 VALUES = ("remaining", "used")
-DEFAULTS = {"method": None, "code": None, "number": None, "text": "", "sender": None, "pattern": None,
-            "value": "remaining", "unit": "MB", "iccid_prefix": "", "interval_s": 21600, "near_pct": 5,
-            "timeout_s": None}
-TIMEOUTS = {"ussd": 30, "sms": 180}
-MAX_ENTRIES = 4
+# the calibration keys and their defaults are declared once, in usage/schema.py
+DEFAULTS = dict([(e[0], e[2]) for e in _schema.CALIBRATION])
+TIMEOUTS = _schema.CAL_TIMEOUTS  # timeout_s when null, by method
+del _schema
 CHECK_S = 60       # how often the calibrator looks whether a calibration is due
 POLL_S = 0.5       # while waiting for the SMS reply
 MAX_INBOX = 4      # +CMTI notifications kept while waiting
@@ -276,73 +275,10 @@ def correct(t, value, nbytes, method):
 
 
 # --- config ---------------------------------------------------------------------------------------
-def _num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _entry_errors(e):
-    from ..modem.sms import sms_number_ok
-    bad = []
-    if not isinstance(e, dict):
-        return [("", "must be an object")]
-    for k in e:
-        if k not in DEFAULTS:
-            bad.append(("." + k, "unknown key (known: %s)" % ", ".join(sorted(DEFAULTS))))
-    m = e.get("method")
-    if m not in METHODS:
-        bad.append((".method", "must be ussd or sms"))
-    if m == "ussd":
-        c = e.get("code")
-        ok = isinstance(c, str) and 2 <= len(c) <= 40 and c.endswith("#")
-        for ch in (c if ok else ""):
-            ok = ok and ch in "0123456789*#+"
-        if not ok:  # (an unquoted '#' starts a comment in UCI: quote the code there)
-            bad.append((".code", "must be a USSD code of 0-9 * # + ending in # (2-40 characters), e.g. *123#"))
-    if m == "sms":
-        if not sms_number_ok(e.get("number")):
-            bad.append((".number", "must be a phone number or short code (3-20 digits, optional +)"))
-        t = e.get("text")
-        if t is not None and (not isinstance(t, str) or len(t) > 160):
-            bad.append((".text", "must be a string of at most 160 characters"))
-        s = e.get("sender")
-        if s is not None and (not isinstance(s, str) or not 1 <= len(s) <= 20):
-            bad.append((".sender", "must be a string of 1-20 characters"))
-    try:
-        compile_pattern(e.get("pattern"))
-    except ValueError as x:
-        bad.append((".pattern", str(x)))
-    if e.get("value") is not None and e.get("value") not in VALUES:
-        bad.append((".value", "must be remaining or used"))
-    u = e.get("unit")
-    if u is not None and (not isinstance(u, str) or u.lower() not in UNITS):
-        bad.append((".unit", "must be one of B KB MB GB TB KiB MiB GiB"))
-    p = e.get("iccid_prefix")
-    if p is not None and (not isinstance(p, str) or len(p) > 20 or (p and not p.isdigit())):
-        bad.append((".iccid_prefix", "must be up to 20 digits (empty: any SIM)"))
-    for k, lo, hi in (("interval_s", 1, 2592000), ("near_pct", 0, 100), ("timeout_s", 1, 600)):
-        v = e.get(k)
-        if v is not None and (not _num(v) or v < lo or v > hi):
-            bad.append(("." + k, "must be a number between %s and %s" % (lo, hi)))
-    return bad
-
-
-def check(entries):
-    """[(key suffix, reason)] for usage.calibration (a list of 1-4 objects); empty = valid."""
-    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_ENTRIES:
-        return [("", "must be a list of 1-%d objects" % MAX_ENTRIES)]
-    bad = []
-    for i, e in enumerate(entries):
-        for k, why in _entry_errors(e):
-            bad.append(("[%d]%s" % (i, k), why))
-    return bad
-
-
 def prepare(entries):
-    """Valid entries with their defaults and compiled patterns (invalid ones are left out)."""
+    """Entries (validated by config/__init__.py) with their defaults and compiled patterns."""
     out = []
     for e in entries or ():
-        if _entry_errors(e):
-            continue
         d = {}
         for k in DEFAULTS:
             v = e.get(k)

@@ -13,6 +13,7 @@ from .. import log, store
 from . import cycle
 from ..compat import asyncio, exc_text
 from .counters import CounterAccumulator, read_sys, read_boot_id
+from . import schema as _schema
 
 MB = 1000000          # carriers bill decimal megabytes; also the earlier (safer) warning
 HOUR = 3600
@@ -26,13 +27,9 @@ MAX_HIST = 3
 FILE = "/usage.json"
 SAVE_MB_MIN = 5       # flash_save_mb default: 1 % of the cap, clamped to 5..50 MB;
 SAVE_MB_MAX = 50      # without a cap 5 MB (a pay-per-MB SIM bills every byte)
-ACTIONS = ("none", "alert_sms")
-SOURCES = ("auto", "kernel", "modem")
-DEFAULTS = {"cap_mb": None, "reset_day": 1, "reset_hour": 0, "utc_offset_min": 0,
-            "thresholds": [50, 80, 95, 100], "at_cap_action": "none", "sample_s": 10,
-            "ram_save_s": 60, "flash_save_s": 900, "flash_save_mb": None, "flash_min_interval_s": 60,
-            "source": "auto", "max_ledgers": 4, "max_rate_mbps": 2000, "sys_root": "/sys/class/net",
-            "calibration": None}
+# the usage.* keys and their defaults are declared once, in usage/schema.py (dropped after start-up)
+DEFAULTS = dict([(e[0], e[2]) for e in _schema.USAGE])
+del _schema
 
 
 def _num(v):
@@ -43,62 +40,13 @@ def _int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-# key: (lo, hi, integer only) for the numeric usage.* keys this module owns
-_RANGES = {"reset_day": (1, 31, 1), "reset_hour": (0, 23, 1), "utc_offset_min": (-840, 840, 1),
-           "max_ledgers": (1, 16, 1), "sample_s": (0.01, 3600, 0), "ram_save_s": (0.01, 86400, 0),
-           "flash_save_s": (0.01, 604800, 0), "max_rate_mbps": (1, 100000, 0),
-           "flash_save_mb": (0.01, 100000, 0), "flash_min_interval_s": (0.01, 86400, 0)}
-_CHOICES = {"at_cap_action": ACTIONS, "source": SOURCES}
-
-
-def check_usage(u):
-    """[(key, reason)] for the usage.* keys this module owns (empty = valid); for config.py."""
-    bad = []
-    for k in u:
-        if k not in DEFAULTS:  # a typo must not silently fall back to a default
-            bad.append((k, "unknown key (known: %s)" % ", ".join(sorted(DEFAULTS))))
-    c = u.get("cap_mb")
-    if c is not None and (not _num(c) or c <= 0):
-        bad.append(("cap_mb", "must be a number > 0 or null"))
-    for k in _RANGES:
-        lo, hi, i = _RANGES[k]
-        v = u.get(k)
-        if v is not None and (not (_int(v) if i else _num(v)) or v < lo or v > hi):
-            bad.append((k, "must be %s between %s and %s" % ("an integer" if i else "a number", lo, hi)))
-    for k in _CHOICES:
-        if u.get(k) is not None and u.get(k) not in _CHOICES[k]:
-            bad.append((k, "must be one of " + ", ".join(_CHOICES[k])))
-    t = u.get("thresholds")
-    if t is not None:
-        ok = isinstance(t, list) and 0 < len(t) <= 10
-        for x in (t if ok else ()):
-            if not _num(x) or x <= 0 or x > 1000:
-                ok = False
-        if not ok:
-            bad.append(("thresholds", "must be a list of 1-10 percentages > 0"))
-        elif u.get("at_cap_action") == "alert_sms" and max(t) < 100:
-            bad.append(("thresholds", "alert_sms acts at a threshold of 100 or more: add 100"))
-    if u.get("sys_root") is not None and not isinstance(u.get("sys_root"), str):
-        bad.append(("sys_root", "must be a string"))
-    if u.get("calibration") is not None:
-        from .carrier import check  # loaded only when a calibration is configured
-        for k, why in check(u["calibration"]):
-            bad.append(("calibration" + k, why))
-    return bad
-
-
 def settings(cfg):
-    """usage.* with defaults; an invalid key falls back to its default (config.py rejects it)."""
+    """usage.* with defaults (the config was validated: config/__init__.py)."""
     u = (cfg or {}).get("usage") or {}
-    bad = {}
-    for k, why in check_usage(u):
-        k = k.split("[")[0]
-        bad[k] = True
-        _log_once(_log.warning, "config usage.%s %s; using %r" % (k, why, DEFAULTS.get(k)))
     s = {}
     for k in DEFAULTS:
         v = u.get(k)
-        s[k] = DEFAULTS[k] if (v is None or k in bad) else v
+        s[k] = DEFAULTS[k] if v is None else v
     s["thresholds"] = sorted(s["thresholds"])
     return s
 

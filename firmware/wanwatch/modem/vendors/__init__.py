@@ -1,4 +1,4 @@
-# modem/vendors/: one module per vendor driver and this registry, the only list of vendors (config.py
+# modem/vendors/: one module per vendor driver and this registry, the only list of vendors (modem/schema.py
 # takes its choices from NAMES). Each driver describes itself (generic.py, GenericDriver): marks for
 # auto-detection, URC prefixes, bare and slow commands, boot marks, reset and recovery commands, its
 # serving-cell query. Modules are imported only when needed, so a router with a Quectel modem never
