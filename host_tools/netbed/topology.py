@@ -10,15 +10,49 @@ everywhere; addresses in plan.py.
      `sourcefilter 0`); nftables `table ip nat` + `table ip6 nat` masquerade on both uplinks (fw4's
      masq/masq6); dnsmasq (no cache) on 192.168.1.1, fd00:1::1, 127.0.0.1 with netifd's
      resolv.conf.auto; the router's own resolv.conf (/etc/netns/<R>/resolv.conf) says 127.0.0.1.
+     The router's qdiscs are left alone (the agent's budget policy may use them).
   A/B BCP38 (forwarded traffic from the customer with another source is dropped); a resolver
-     (dnsmasq) answering *.test.example (TTL 0) to its own customers only.
-  I  ICMP/ICMPv6 targets and SERVER (mosquitto through bed.broker(), UDP echo 7000, TCP accept
-     7001); a user-space echo responder with impairment per ISP path and a request log.
+     (dnsmasq) answering *.test.example (TTL 0) to its own customers only; the carrier's boxes on
+     its gateway addresses (carrier.py: a portal and a broken resolver, idle until http_mode /
+     dns_mode send the customer's traffic there by nft DNAT); the line's shaper (shape()).
+  I  ICMP/ICMPv6 targets; SERVER: mosquitto (bed.broker()), UDP echo 7000, TCP accept 7001,
+     HTTP 80 (web.py: GET /check -> 200 "wanwatch-ok\\n", /generate_204 -> 204, /blob?bytes=N),
+     bulk TCP 7002 (bulk.py); VOIP (the "VoIP provider"): UDP echo 7000, TCP accept 7001;
+     RESOLVER (dnsmasq, anyone may ask: *.test.example -> SERVER / SERVER6, TTL 0); a user-space
+     echo responder with impairment per ISP path and a request log.
 
 No netem on this kernel: the responder impairs echo replies per ISP path ("wan"/"wwan"):
 blackhole, random loss, latency + jitter, dead targets (ICMP only). kill_upstream() makes an ISP
 drop everything of its customer (both families) while ARP/ND keep working: a stuck PPPoE session.
 netifd-like `ifup`/`ifdown` shims on the router's PATH (shims.py) log their calls (actions()).
+
+Checks beyond ping (what the carrier does to its customer: the router itself, bound to the
+link's device or not, and the LAN behind its NAT alike):
+  http_mode(link, mode, delay_s=None)  tcp/80 to any address: "normal", "portal302" (302 to
+      UPLINKS[link]["portal"]?url=...), "portal200" (200, a portal page without CHECK_BODY),
+      "slow" (the real answer, delay_s late: default 5 s). New connections; ICMP, DNS, other
+      ports untouched.
+  dns_mode(link, mode, intercept=False)  the ISP's resolver (udp+tcp 53): "ok", "drop",
+      "servfail", "wrong" (every A/AAAA -> the ISP's gateway); intercept=True: the customer's
+      DNS to any resolver (RESOLVER too). Takes effect at the next query.
+  intercepts(link) -> {"http", "http6", "dns", "dns6"}: connections / queries caught so far.
+  shape(link, down_kbit=None, up_kbit=None), unshape(link), shaping(link) -> settings + counters.
+  lan_download(server=SERVER, port=BULK_PORT, rate_kbit=None, direction="down") -> bulk.Download:
+      .rate_kbit(t0=None, t1=None, direction="down") goodput from byte timestamps, .stats(),
+      .wait_bytes(n), .stop(); reconnects when its connection breaks.
+  lan_client(udp_server=VOIP): the LAN's fixed 5-tuple UDP flows go to VOIP / VOIP6;
+      c.rtts(kind, t0, t1) round-trip times (ms) of any kind.
+  http_get(url, where="router", dev=None, timeout=10.0), dns_query(server, name, qtype="A",
+      where="router", dev=None, timeout=2.0): one probe from a namespace -> dict.
+  http_log(where="internet" | link), dns_log("internet"): what the servers saw.
+
+Shaping: tc TBF in the ISP, downlink on the egress of its customer-facing `cust`, uplink on the
+egress of its `core` towards the internet (not ingress policing: this kernel has no `police`
+action, and a line queues rather than polices). Parameters (tbf_params): bucket max(2 frames,
+5 ms at the rate); queue limit max(6 full frames, 100 ms at the rate): a moderate tail-drop
+queue like a DSL line's. Measured (tests/netbed/test_shaping.py): 256 kbit/s down -> LAN TCP
+goodput ~237 kbit/s (93 %: Ethernet/IP/TCP headers and the pings), pings under load median
+~80-95 ms, max ~175 ms (idle 0.3 ms); 1000 kbit/s up -> ~937 kbit/s, median ~55 ms, max ~90 ms.
 
 DNS: the ISP resolvers' IPv6 addresses lie inside the uplinks' own prefixes (2001:db8:a::53 in
 wan's /64), so the router always reaches them over their own link, whatever the default route;
@@ -32,13 +66,19 @@ not fixed (nearly always the first of the file; under load sometimes wwan's IPv6
 
 Kernel notes (6.18): masquerade entries whose output interface changes are dropped with the
 packet that changed it (nf_nat_oif_changed): a flow's next packet creates a new entry NATed to the
-new uplink's address, so a fixed 5-tuple UDP flow follows a route change losing one packet. A new
+new uplink's address, so a fixed 5-tuple UDP flow follows a route change losing one packet (a TCP
+flow is reset: the server does not know the new address; lan_download reconnects). A new
 veth's IPv6 is usable only after the kernel's linkwatch marked it UP (up to 1 s): the bed waits
-for it before it returns.
+for it before it returns. Traffic control here: qdiscs tbf, htb, ingress, pfifo/bfifo (no netem,
+fq_codel, sfq, cake, prio); classifiers u32 and bpf only (no fw, flower, matchall); actions mirred
+only (no police, gact, skbedit); ifb present.
 
     with NetBed() as bed:
         bed.kill_upstream("wan")
-        c = bed.lan_client()
+        bed.http_mode("wwan", "portal302")
+        bed.shape("wan", down_kbit=256)
+        c = bed.lan_client(udp_server=VOIP)
+        d = bed.lan_download()
         p = bed.popen_router([...micropython...])
 
 Everything is removed on close (namespaces, processes, /etc/netns/<R>, the temporary dir).
