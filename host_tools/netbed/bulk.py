@@ -8,9 +8,15 @@ pace in kbit/s (0: as fast as TCP goes). Either side ends it by closing.
 The client (in the LAN namespace) counts goodput in BIN_S bins of CLOCK_MONOTONIC: received
 bytes (down) when they arrive, sent bytes (up) when the peer has acknowledged them (bytes
 written minus the socket's unacknowledged queue, SIOCOUTQ, sampled every BIN_S). It reconnects
-(after RECONNECT_S) when the connection fails, is reset (a NAT re-binding after a route change
-ends a TCP flow) or moves no byte for STALL_S, as a downloader that retries would. Both ends close
-by reset (SO_LINGER 0): after stop() no orphaned send buffer keeps draining over the line.
+(after RECONNECT_S) when the connection fails, is reset or moves no byte for STALL_S, as a
+downloader that retries would. A route change ends a masqueraded TCP flow (its NAT entry is
+re-bound to the new uplink's address, which the server does not know): a downloading client sends
+one byte every HEARTBEAT_S, so the server's reset reaches it within that and it reconnects over
+the new route at once instead of waiting for the stall. Both ends close by reset (SO_LINGER 0):
+after stop() no orphaned send buffer keeps draining over the line.
+
+Unpaced (RATE 0) over an unshaped path a transfer runs at several Gbit/s and keeps one to two CPU
+cores busy: give demand a rate (a few times the line's) unless a shaper bounds it.
 
 usage: python -m host_tools.netbed.bulk serve PORT ADDR ...
        python -m host_tools.netbed.bulk fetch ADDR PORT DIR RATE_KBIT   (answers JSON lines on stdin)
@@ -33,6 +39,7 @@ from .web import make_server, serve_forever
 
 BIN_S = 0.01
 STALL_S = 5.0
+HEARTBEAT_S = 0.5
 RECONNECT_S = 0.2
 CHUNK = 65536
 DIRS = ("down", "up", "both")
@@ -70,9 +77,8 @@ class Serve(socketserver.BaseRequestHandler):
             d, rate = line[0], int(line[1])
         except (OSError, IndexError, ValueError):
             return
-        if d in ("up", "both"):
+        if d in ("down", "both"):  # what the client sends (its heartbeats too) is read and dropped
             threading.Thread(target=self._discard, args=(c,), daemon=True).start()
-        if d in ("down", "both"):
             p = Pacer(rate)
             try:
                 while True:
@@ -81,7 +87,7 @@ class Serve(socketserver.BaseRequestHandler):
                     p.sent += p.chunk
             except OSError:
                 pass
-        elif d == "up":
+        else:
             self._discard(c)
 
     @staticmethod
@@ -158,7 +164,7 @@ class Fetcher:
         down, up = self.dir in ("down", "both"), self.dir in ("up", "both")
         pacer = Pacer(self.rate)
         written = acked = 0
-        last = time.monotonic()
+        last = beat = time.monotonic()
         while True:
             wait = BIN_S
             want_w = up and pacer.wait() == 0
@@ -181,6 +187,9 @@ class Fetcher:
                     n = 0
                 written += n
                 pacer.sent += n
+            if not up and now - beat >= HEARTBEAT_S:
+                beat = now
+                s.send(b"\0")
             if up:
                 outq = struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
                 if written - outq > acked:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from host_tools.netbed import NetBed
-from host_tools.netbed.plan import SERVER, SERVER6
+from host_tools.netbed.plan import LINKS, LINKS6, SERVER, SERVER6
 from tests.support.netbed_tools import wait_all_ok
 
 pytestmark = pytest.mark.netns
@@ -104,3 +104,33 @@ def test_the_routers_own_download_through_a_shaped_device(bed, pings):
     assert 0.9 <= slow["elapsed_s"] <= 1.5
     assert fast["elapsed_s"] < 0.3
     assert lan and statistics.median(lan) < 5  # the LAN's line (wan) is not the shaped one
+
+
+def test_a_lan_transfer_follows_a_route_switch(bed):
+    """What a failover does to the LAN's bulk TCP: the masquerade entry is re-bound to the new
+    uplink's address, the server resets the flow, the downloader reconnects over the new line."""
+    down = bed.lan_download(server=SERVER, rate_kbit=2000)
+    up = bed.lan_download(server=SERVER6, rate_kbit=2000, direction="up")
+    try:
+        down.wait_bytes(1)
+        up.wait_bytes(1, "up")
+        time.sleep(1.0)
+        ts = time.monotonic()
+        for fam, table in (("-4", LINKS), ("-6", LINKS6)):
+            r = bed.run_router(["ip", fam, "route", "replace", "default", "via", table["wwan"][1], "dev", "wwan",
+                                "metric", "5"])
+            assert r.returncode == 0, r.stderr
+        time.sleep(3.5)
+        rates = {"down": down.rate_kbit(ts + 1.5, ts + 3.5), "up": up.rate_kbit(ts + 1.5, ts + 3.5, "up")}
+        stats = {"down": down.stats(), "up": up.stats()}
+        print("after the switch:", rates, stats)
+        assert all(st["connections"] == 2 for st in stats.values()), stats
+        assert all(r >= 0.85 * 2000 for r in rates.values()), rates
+        for fam, link in (("ipv4", LINKS["wwan"][0]), ("ipv6", LINKS6["wwan"][0])):
+            out = bed.conntrack("-L", "-f", fam, "-p", "tcp", "--dport", "7002", "--state", "ESTABLISHED")
+            assert "dst=%s " % link in out, out  # the new connection is NATed to wwan's address
+    finally:
+        down.stop()
+        up.stop()
+        for fam, table in (("-4", LINKS), ("-6", LINKS6)):
+            bed.run_router(["ip", fam, "route", "del", "default", "via", table["wwan"][1], "dev", "wwan", "metric", "5"])
