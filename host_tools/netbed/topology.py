@@ -51,8 +51,9 @@ egress of its `core` towards the internet (not ingress policing: this kernel has
 action, and a line queues rather than polices). Parameters (tbf_params): bucket max(2 frames,
 5 ms at the rate); queue limit max(6 full frames, 100 ms at the rate): a moderate tail-drop
 queue like a DSL line's. Measured (tests/netbed/test_shaping.py): 256 kbit/s down -> LAN TCP
-goodput ~237 kbit/s (93 %: Ethernet/IP/TCP headers and the pings), pings under load median
-~80-95 ms, max ~175 ms (idle 0.3 ms); 1000 kbit/s up -> ~937 kbit/s, median ~55 ms, max ~90 ms.
+goodput 236-237 kbit/s (92-93 %: Ethernet/IP/TCP headers and the pings), pings under load
+median 80-97 ms, max 175-195 ms (idle 0.3 ms); 1000 kbit/s up -> 931-937 kbit/s, median 46-60 ms,
+max 86-93 ms.
 
 DNS: the ISP resolvers' IPv6 addresses lie inside the uplinks' own prefixes (2001:db8:a::53 in
 wan's /64), so the router always reaches them over their own link, whatever the default route;
