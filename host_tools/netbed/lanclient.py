@@ -6,28 +6,30 @@ answer):
   ping4/ping6  echo request to 10.9.0.1 / 2001:db8:9::1 every 50 ms (raw sockets; payload starts
                with the responder's LAN marker so its request log leaves these out)
   udp4/udp6    one fixed 5-tuple (source port UDP_SPORT) to SERVER:7000 at 50 packets/s, echoed
+               (udp_server=VOIP: to the "VoIP provider" VOIP:7000 instead)
   tcp4/tcp6    a TCP connect to SERVER:7001 every second (ok = handshake done in time)
   dns4/dns6    a lookup of a unique name <n>.test.example every second: A via 192.168.1.1,
                AAAA via fd00:1::1 (the router's dnsmasq); ok = NOERROR with an answer
 A sample's time is when it was sent (time.monotonic(), CLOCK_MONOTONIC: the same clock in every
-namespace). The child keeps one compact array of times and one of results per kind (at most
-keep_s seconds, default 1 h) and answers queries over its stdin/stdout as JSON lines.
+namespace). The child keeps compact arrays of times, results and round-trip times per kind (at
+most keep_s seconds, default 1 h) and answers queries over its stdin/stdout as JSON lines.
 
-usage (child): python -m host_tools.netbed.lanclient [--keep-s N] [--kinds k,k,...]
+usage (child): python -m host_tools.netbed.lanclient [--keep-s N] [--kinds k,k,...] [--udp-server A4,A6]
 """
 import errno
 import json
+import math
 import os
 import select
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 from array import array
 
-from .plan import LAN_CLIENT, LAN_ROUTER, SERVER, SERVER6, TARGETS, TARGETS6, TCP_PORT, TEST_DOMAIN, UDP_ECHO_PORT
+from .child import Child
+from .plan import (IPV6_OF, LAN_CLIENT, LAN_ROUTER, SERVER, SERVER6, TARGETS, TARGETS6, TCP_PORT, TEST_DOMAIN,
+                   UDP_ECHO_PORT)
 from .responder import LAN_MARKER, csum
 
 KINDS = ("ping4", "ping6", "udp4", "udp6", "tcp4", "tcp6", "dns4", "dns6")
@@ -37,27 +39,43 @@ TIMEOUT_S = 1.0
 UDP_SPORT = 40700
 PING_TARGETS = (TARGETS[0], TARGETS6[0])
 PENDING, OK, FAIL = 0, 1, 2
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def udp_pair(server):
+    """udp_server -> (IPv4, IPv6) echo host: a pair, or a host's IPv4 address of plan.IPV6_OF
+    (SERVER, VOIP)."""
+    if isinstance(server, str):
+        if server not in IPV6_OF:
+            raise ValueError("udp_server %r: give an (IPv4, IPv6) pair or one of %s" % (server, ", ".join(IPV6_OF)))
+        return server, IPV6_OF[server]
+    v4, v6 = server
+    return v4, v6
 
 
 # --- child ---------------------------------------------------------------------------------------
 class Series:
-    """Samples of one kind: send times and results (PENDING/OK/FAIL), appended in time order."""
+    """Samples of one kind: send times, results (PENDING/OK/FAIL) and round-trip times (s, NaN
+    unless OK), appended in time order."""
 
     def __init__(self):
         self.t = array("d")
         self.r = bytearray()
+        self.rtt = array("f")
         self.base = 0  # absolute index of t[0] (old samples are trimmed)
 
     def add(self, now):
         self.t.append(now)
         self.r.append(PENDING)
+        self.rtt.append(math.nan)
         return self.base + len(self.t) - 1
 
-    def set(self, idx, result):
+    def set(self, idx, result, now=None):
+        """Settles a pending sample; now (its answer's arrival) gives an OK sample its RTT."""
         i = idx - self.base
         if 0 <= i < len(self.r) and self.r[i] == PENDING:
             self.r[i] = result
+            if result == OK and now is not None:
+                self.rtt[i] = now - self.t[i]
 
     def trim(self, before):
         n = 0
@@ -66,6 +84,7 @@ class Series:
         if n:
             del self.t[:n]
             del self.r[:n]
+            del self.rtt[:n]
             self.base += n
 
     def window(self, t0, t1):
@@ -93,6 +112,10 @@ class Series:
         gap = max(gap, t1 - last)
         return {"sent": sent, "ok": ok, "lost_s": round((sent - ok) * period, 3), "longest_gap_s": round(gap, 3)}
 
+    def rtts_ms(self, t0, t1):
+        lo, hi = self.window(t0, t1)
+        return [round(self.rtt[i] * 1000, 3) for i in range(lo, hi) if self.r[i] == OK and not math.isnan(self.rtt[i])]
+
     def first_ok_after(self, t):
         lo, hi = self.window(t, float("inf"))
         for i in range(lo, hi):
@@ -116,7 +139,7 @@ def dns_ok(data, qid):
 
 
 class Generator:
-    def __init__(self, kinds, keep_s):
+    def __init__(self, kinds, keep_s, udp_server=(SERVER, SERVER6)):
         self.kinds = kinds
         self.keep_s = keep_s
         self.series = {k: Series() for k in KINDS}
@@ -133,7 +156,8 @@ class Generator:
             self._persistent("ping4", socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP), self._ping_in)
         if "ping6" in kinds:
             self._persistent("ping6", socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6), self._ping_in)
-        for kind, fam, src, dst in (("udp4", socket.AF_INET, LAN_CLIENT[0], SERVER), ("udp6", socket.AF_INET6, LAN_CLIENT[1], SERVER6)):
+        for kind, fam, src, dst in (("udp4", socket.AF_INET, LAN_CLIENT[0], udp_server[0]),
+                                    ("udp6", socket.AF_INET6, LAN_CLIENT[1], udp_server[1])):
             if kind in kinds:
                 s = socket.socket(fam, socket.SOCK_DGRAM)
                 s.bind((src, UDP_SPORT))
@@ -148,12 +172,12 @@ class Generator:
         self.handlers[s.fileno()] = lambda now, kind=kind, s=s: fn(now, kind, s)
         self.poll.register(s, select.POLLIN)
 
-    def _resolve(self, kind, key, result):
+    def _resolve(self, kind, key, result, now=None):
         got = self.pending[kind].pop(key, None)
         if got is None:
             return
         idx, s = got
-        self.series[kind].set(idx, result)
+        self.series[kind].set(idx, result, now)
         if s is not None:
             self._close(s)
 
@@ -193,7 +217,7 @@ class Generator:
                 if err not in (0, errno.EINPROGRESS):
                     self._resolve(kind, seq, FAIL)
                     return
-                self.handlers[s.fileno()] = lambda now, kind=kind, seq=seq, s=s: self._tcp_done(kind, seq, s)
+                self.handlers[s.fileno()] = lambda now, kind=kind, seq=seq, s=s: self._tcp_done(now, kind, seq, s)
                 self.poll.register(s, select.POLLOUT)
             else:
                 fam, dst, qtype = ((socket.AF_INET, LAN_ROUTER[0], 1) if kind == "dns4"
@@ -204,7 +228,7 @@ class Generator:
                 self.pending[kind][seq] = (idx, s)
                 s.connect((dst, 53))
                 s.send(dns_query(seq, "%d.%s" % (self.dns_n, TEST_DOMAIN), qtype))
-                self.handlers[s.fileno()] = lambda now, kind=kind, seq=seq, s=s: self._dns_in(kind, seq, s)
+                self.handlers[s.fileno()] = lambda now, kind=kind, seq=seq, s=s: self._dns_in(now, kind, seq, s)
                 self.poll.register(s, select.POLLIN)
         except OSError:
             self._resolve(kind, seq, FAIL)
@@ -224,7 +248,7 @@ class Generator:
             if len(data) >= off + 8 and data[off] == want:
                 ident, seq = struct.unpack("!HH", data[off + 4:off + 8])
                 if ident == self.ident:
-                    self._resolve(kind, seq, OK)
+                    self._resolve(kind, seq, OK, now)
 
     def _udp_in(self, now, kind, s):
         while True:
@@ -233,19 +257,19 @@ class Generator:
             except OSError:  # BlockingIOError, or an ICMP error reported on the connected socket
                 return
             if len(data) >= 6:
-                self._resolve(kind, struct.unpack("!H", data[:2])[0], OK)
+                self._resolve(kind, struct.unpack("!H", data[:2])[0], OK, now)
 
-    def _tcp_done(self, kind, seq, s):
+    def _tcp_done(self, now, kind, seq, s):
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        self._resolve(kind, seq, OK if err == 0 else FAIL)
+        self._resolve(kind, seq, OK if err == 0 else FAIL, now)
 
-    def _dns_in(self, kind, seq, s):
+    def _dns_in(self, now, kind, seq, s):
         try:
             data = s.recv(4096)
         except OSError:
             self._resolve(kind, seq, FAIL)
             return
-        self._resolve(kind, seq, OK if dns_ok(data, seq) else FAIL)
+        self._resolve(kind, seq, OK if dns_ok(data, seq) else FAIL, now)
 
     def expire(self, now):
         for kind, pend in self.pending.items():
@@ -270,6 +294,9 @@ class Generator:
             if t1 < t0:
                 t1 = t0
             return {k: self.series[k].report(t0, t1, PERIOD_S[k]) for k in self.kinds}
+        if op == "rtts":
+            t0, t1 = req.get("t0"), req.get("t1")
+            return self.series[req["kind"]].rtts_ms(self.start if t0 is None else t0, horizon if t1 is None else t1)
         if op == "first_ok_after":
             return self.series[req["kind"]].first_ok_after(req["t"])
         if op == "now":
@@ -324,42 +351,25 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="lanclient")
     ap.add_argument("--keep-s", type=float, default=3600.0)
     ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--udp-server", default="%s,%s" % (SERVER, SERVER6), help="IPv4,IPv6 of the UDP echo")
     a = ap.parse_args(argv)
     kinds = tuple(k for k in a.kinds.split(",") if k)
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         ap.error("unknown kinds: %s" % ",".join(bad))
-    Generator(kinds, a.keep_s).run()
+    Generator(kinds, a.keep_s, tuple(a.udp_server.split(",", 1))).run()
 
 
 # --- parent --------------------------------------------------------------------------------------
-class LanClient:
+class LanClient(Child):
     """Handle of the generator running in the bed's LAN namespace (start it with bed.lan_client())."""
+    what = "LAN client"
 
-    def __init__(self, bed, kinds=KINDS, keep_s=3600.0):
+    def __init__(self, bed, kinds=KINDS, keep_s=3600.0, udp_server=SERVER):
         self.kinds = tuple(kinds)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", bed.l, sys.executable, "-m", "host_tools.netbed.lanclient",
-             "--keep-s", str(keep_s), "--kinds", ",".join(self.kinds)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        bed.procs.append(self.proc)
-        self._lock = threading.Lock()
-        line = self.proc.stdout.readline()
-        if not line.startswith("ready"):
-            err = self.proc.stderr.read()[-600:] if self.proc.poll() is not None else ""
-            raise RuntimeError("LAN client failed to start: %r %s" % (line, err))
-
-    def _ask(self, **req):
-        with self._lock:
-            if self.proc.poll() is not None:
-                raise RuntimeError("LAN client exited %s: %s" % (self.proc.returncode, self.proc.stderr.read()[-600:]))
-            self.proc.stdin.write(json.dumps(req) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("LAN client gone: %s" % self.proc.stderr.read()[-600:])
-        return json.loads(line)
+        self.udp_server = udp_pair(udp_server)
+        Child.__init__(self, bed, bed.l, "host_tools.netbed.lanclient",
+                       ["--keep-s", keep_s, "--kinds", ",".join(self.kinds), "--udp-server", ",".join(self.udp_server)])
 
     def report(self, t0=None, t1=None):
         """{kind: {"sent", "ok", "lost_s", "longest_gap_s"}} over the samples sent in [t0, t1)
@@ -387,20 +397,10 @@ class LanClient:
                 return got
             time.sleep(0.1)
 
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(2)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+    def rtts(self, kind, t0=None, t1=None):
+        """Round-trip times (ms) of the successful `kind` samples sent in [t0, t1), in send order:
+        echo reply (ping), echoed datagram (udp), handshake (tcp), answer (dns)."""
+        return self._ask(op="rtts", kind=kind, t0=t0, t1=t1)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,50 @@ everywhere; addresses in plan.py.
      `sourcefilter 0`); nftables `table ip nat` + `table ip6 nat` masquerade on both uplinks (fw4's
      masq/masq6); dnsmasq (no cache) on 192.168.1.1, fd00:1::1, 127.0.0.1 with netifd's
      resolv.conf.auto; the router's own resolv.conf (/etc/netns/<R>/resolv.conf) says 127.0.0.1.
+     The router's qdiscs are left alone (the agent's budget policy may use them).
   A/B BCP38 (forwarded traffic from the customer with another source is dropped); a resolver
-     (dnsmasq) answering *.test.example (TTL 0) to its own customers only.
-  I  ICMP/ICMPv6 targets and SERVER (mosquitto through bed.broker(), UDP echo 7000, TCP accept
-     7001); a user-space echo responder with impairment per ISP path and a request log.
+     (dnsmasq) answering *.test.example (TTL 0) to its own customers only; the carrier's boxes on
+     its gateway addresses (carrier.py: a portal and a broken resolver, idle until http_mode /
+     dns_mode send the customer's traffic there by nft DNAT); the line's shaper (shape()).
+  I  ICMP/ICMPv6 targets; SERVER: mosquitto (bed.broker()), UDP echo 7000, TCP accept 7001,
+     HTTP 80 (web.py: GET /check -> 200 "wanwatch-ok\\n", /generate_204 -> 204, /blob?bytes=N),
+     bulk TCP 7002 (bulk.py); VOIP (the "VoIP provider"): UDP echo 7000, TCP accept 7001;
+     RESOLVER (dnsmasq, anyone may ask: *.test.example -> SERVER / SERVER6, TTL 0); a user-space
+     echo responder with impairment per ISP path and a request log.
 
 No netem on this kernel: the responder impairs echo replies per ISP path ("wan"/"wwan"):
 blackhole, random loss, latency + jitter, dead targets (ICMP only). kill_upstream() makes an ISP
 drop everything of its customer (both families) while ARP/ND keep working: a stuck PPPoE session.
 netifd-like `ifup`/`ifdown` shims on the router's PATH (shims.py) log their calls (actions()).
+
+Checks beyond ping (what the carrier does to its customer: the router itself, bound to the
+link's device or not, and the LAN behind its NAT alike):
+  http_mode(link, mode, delay_s=None)  tcp/80 to any address: "normal", "portal302" (302 to
+      UPLINKS[link]["portal"]?url=...), "portal200" (200, a portal page without CHECK_BODY),
+      "slow" (the real answer, delay_s late: default 5 s). New connections; ICMP, DNS, other
+      ports untouched.
+  dns_mode(link, mode, intercept=False)  the ISP's resolver (udp+tcp 53): "ok", "drop",
+      "servfail", "wrong" (every A/AAAA -> the ISP's gateway); intercept=True: the customer's
+      DNS to any resolver (RESOLVER too). Takes effect at the next query.
+  intercepts(link) -> {"http", "http6", "dns", "dns6"}: connections / queries caught so far.
+  shape(link, down_kbit=None, up_kbit=None), unshape(link), shaping(link) -> settings + counters.
+  lan_download(server=SERVER, port=BULK_PORT, rate_kbit=None, direction="down") -> bulk.Download:
+      .rate_kbit(t0=None, t1=None, direction="down") goodput from byte timestamps, .stats(),
+      .wait_bytes(n), .stop(); reconnects when its connection breaks.
+  lan_client(udp_server=VOIP): the LAN's fixed 5-tuple UDP flows go to VOIP / VOIP6;
+      c.rtts(kind, t0, t1) round-trip times (ms) of any kind.
+  http_get(url, where="router", dev=None, timeout=10.0), dns_query(server, name, qtype="A",
+      where="router", dev=None, timeout=2.0): one probe from a namespace -> dict.
+  http_log(where="internet" | link), dns_log("internet"): what the servers saw.
+
+Shaping: tc TBF in the ISP, downlink on the egress of its customer-facing `cust`, uplink on the
+egress of its `core` towards the internet (not ingress policing: this kernel has no `police`
+action, and a line queues rather than polices). Parameters (tbf_params): bucket max(2 frames,
+5 ms at the rate); queue limit max(6 full frames, 100 ms at the rate): a moderate tail-drop
+queue like a DSL line's. Measured (tests/netbed/test_shaping.py): 256 kbit/s down -> LAN TCP
+goodput 236-237 kbit/s (92-93 %: Ethernet/IP/TCP headers and the pings), pings under load
+median 80-97 ms, max 175-195 ms (idle 0.3 ms); 1000 kbit/s up -> 931-937 kbit/s, median 46-60 ms,
+max 86-93 ms.
 
 DNS: the ISP resolvers' IPv6 addresses lie inside the uplinks' own prefixes (2001:db8:a::53 in
 wan's /64), so the router always reaches them over their own link, whatever the default route;
@@ -32,13 +67,19 @@ not fixed (nearly always the first of the file; under load sometimes wwan's IPv6
 
 Kernel notes (6.18): masquerade entries whose output interface changes are dropped with the
 packet that changed it (nf_nat_oif_changed): a flow's next packet creates a new entry NATed to the
-new uplink's address, so a fixed 5-tuple UDP flow follows a route change losing one packet. A new
+new uplink's address, so a fixed 5-tuple UDP flow follows a route change losing one packet (a TCP
+flow is reset: the server does not know the new address; lan_download reconnects). A new
 veth's IPv6 is usable only after the kernel's linkwatch marked it UP (up to 1 s): the bed waits
-for it before it returns.
+for it before it returns. Traffic control here: qdiscs tbf, htb, ingress, pfifo/bfifo (no netem,
+fq_codel, sfq, cake, prio); classifiers u32 and bpf only (no fw, flower, matchall); actions mirred
+only (no police, gact, skbedit); ifb present.
 
     with NetBed() as bed:
         bed.kill_upstream("wan")
-        c = bed.lan_client()
+        bed.http_mode("wwan", "portal302")
+        bed.shape("wan", down_kbit=256)
+        c = bed.lan_client(udp_server=VOIP)
+        d = bed.lan_download()
         p = bed.popen_router([...micropython...])
 
 Everything is removed on close (namespaces, processes, /etc/netns/<R>, the temporary dir).
@@ -55,15 +96,18 @@ import tempfile
 import time
 
 from . import shims
-from .plan import (IFACES, LAN_CLIENT, LAN_ROUTER, LINKS, LINKS6, SERVER, SERVER6, TARGETS, TARGETS6,
-                   TCP_PORT, TEST_DOMAIN, UDP_ECHO_PORT, UPLINKS)
+from .child import child_env
+from .plan import (BULK_PORT, DNS_FAULT_PORT, HTTP_PORT, IFACES, LAN_CLIENT, LAN_ROUTER, LINKS, LINKS6, PORTAL_PORT,
+                   RESOLVER, RESOLVER6, SERVER, SERVER6, TARGETS, TARGETS6, TCP_PORT, TEST_DOMAIN, UDP_ECHO_PORT,
+                   UPLINKS, VOIP, VOIP6)
+from .web import read_log
 
 __all__ = ["NetBed", "NetBedError", "require_tools", "TARGETS", "TARGETS6", "SERVER", "SERVER6", "LINKS", "LINKS6"]
 
 _counter = itertools.count()
 ROOT = shims.ROOT
 NETNS_ETC = "/etc/netns"
-TOOLS = {"ip": "iproute2", "nft": "nftables", "conntrack": "conntrack", "dnsmasq": "dnsmasq-base"}
+TOOLS = {"ip": "iproute2", "tc": "iproute2", "nft": "nftables", "conntrack": "conntrack", "dnsmasq": "dnsmasq-base"}
 
 NAT = """table {fam} nat {{
 \tchain masq {{
@@ -106,6 +150,47 @@ KILL = """table inet kill {
 \t}
 }
 """
+
+
+# The carrier's interception (bed.http_mode): its customer's HTTP (tcp/80, any destination) goes to
+# its portal on the gateway. A NAT rule: connections already set up keep their way.
+PORTAL = """table inet portal {{
+\tchain pre {{
+\t\ttype nat hook prerouting priority -100; policy accept;
+\t\tiifname "cust" ip saddr {net} tcp dport 80 counter dnat ip to {gw}:{port} comment "http"
+\t\tiifname "cust" ip6 saddr {net6} tcp dport 80 counter dnat ip6 to [{gw6}]:{port} comment "http6"
+\t}}
+}}
+"""
+
+# bed.dns_mode: the customer's DNS (udp and tcp 53) to the ISP's resolver (intercept: to any
+# resolver) dropped, or redirected to the carrier's broken resolver on the gateway.
+DNS_FAULT = """table inet dnsfault {{
+\tchain pre {{
+\t\ttype {kind} hook prerouting priority {prio}; policy accept;
+\t\tiifname "cust" ip saddr {net} {to4}meta l4proto {{ udp, tcp }} th dport 53 counter {verdict4} comment "dns"
+\t\tiifname "cust" ip6 saddr {net6} {to6}meta l4proto {{ udp, tcp }} th dport 53 counter {verdict6} comment "dns6"
+\t}}
+}}
+"""
+HTTP_MODES = ("normal", "portal302", "portal200", "slow")
+DNS_MODES = ("ok", "drop", "servfail", "wrong")
+
+# bed.shape(): TBF on the ISP's egress towards the customer (down) and towards the internet (up).
+# A shaped DSL line's moderate queue: it holds SHAPE_QUEUE_S at the rate, and never less than
+# SHAPE_QUEUE_MIN full frames (below ~730 kbit/s the floor rules: at 256 kbit/s 284 ms, at
+# 64 kbit/s 1.1 s, as a throttled line has); TCP fills it and then loses a packet (tail drop).
+MTU_FRAME = 1514          # a full Ethernet frame as TBF counts it (IP 1500 + 14)
+SHAPE_QUEUE_S = 0.1
+SHAPE_QUEUE_MIN = 6
+SHAPE_BURST_S = 0.005     # the bucket: 5 ms at the rate, at least two full frames
+SHAPE_BURST_MIN = 2
+
+
+def tbf_params(kbit):
+    """(rate kbit/s, bucket bytes, queue limit bytes) of a shaped line."""
+    bps = kbit * 1000 / 8
+    return kbit, int(max(SHAPE_BURST_MIN * MTU_FRAME, bps * SHAPE_BURST_S)), int(max(SHAPE_QUEUE_MIN * MTU_FRAME, bps * SHAPE_QUEUE_S))
 
 
 class NetBedError(RuntimeError):
@@ -208,18 +293,39 @@ class NetBed:
         self.ctl_path = os.path.join(self.tmp, "impair.json")
         self.request_log = os.path.join(self.tmp, "requests.log")
         self._write_ctl()
-        self.responder = self._daemon("responder", self.i, [sys.executable, "-m", "host_tools.netbed.responder",
-                                                            self.ctl_path, self.request_log]
-                                      + ["%s=%s" % (u["edge"], n) for n, u in UPLINKS.items()])
+        # the Python daemons start together; each says "ready" once its sockets are bound
+        self._daemon("responder", self.i, [sys.executable, "-m", "host_tools.netbed.responder", self.ctl_path,
+                                           self.request_log] + ["%s=%s" % (u["edge"], n) for n, u in UPLINKS.items()])
         self._daemon("servers", self.i, [sys.executable, "-m", "host_tools.netbed.servers", str(UDP_ECHO_PORT),
-                                         str(TCP_PORT), SERVER, SERVER6])
+                                         str(TCP_PORT), SERVER, SERVER6, VOIP, VOIP6])
+        self.http_logs = {"internet": os.path.join(self.tmp, "http-internet.log")}
+        self._daemon("web", self.i, [sys.executable, "-m", "host_tools.netbed.web", self.http_logs["internet"],
+                                     str(HTTP_PORT), SERVER, SERVER6])
+        self._daemon("bulk", self.i, [sys.executable, "-m", "host_tools.netbed.bulk", "serve", str(BULK_PORT),
+                                      SERVER, SERVER6])
+        self.carrier = {}
+        self.shaped = {name: {"down": None, "up": None} for name in UPLINKS}
+        for name, u in UPLINKS.items():
+            self.carrier[name] = {"http": "normal", "delay_s": 5.0, "dns": "ok", "intercept": False}
+            self._write_carrier(name)
+            self.http_logs[name] = os.path.join(self.tmp, "carrier-%s.log" % name)
+            self._daemon("carrier-" + name, self.isp[name], [
+                sys.executable, "-m", "host_tools.netbed.carrier", self._carrier_path(name), self.http_logs[name],
+                u["gw"], u["gw6"], u["portal"], u["portal6"]])
         self.dns_logs = {}
         for name, u in UPLINKS.items():
             self._dnsmasq(name, self.isp[name], [u["dns"], u["dns6"]],
                           ["--no-resolv", "--address=/%s/%s" % (TEST_DOMAIN, SERVER),
                            "--address=/%s/%s" % (TEST_DOMAIN, SERVER6), "--local-ttl=0"])
+        self._dnsmasq("internet", self.i, [RESOLVER, RESOLVER6],
+                      ["--no-resolv", "--address=/%s/%s" % (TEST_DOMAIN, SERVER),
+                       "--address=/%s/%s" % (TEST_DOMAIN, SERVER6), "--local-ttl=0"])
         self._dnsmasq("router", self.r, ["127.0.0.1", LAN_ROUTER[0], LAN_ROUTER[1]],
                       ["--resolv-file=" + self.resolv_auto] + self.router_dnsmasq_args)
+        for name, p in self.daemons.items():
+            if not name.startswith("dnsmasq-"):
+                self._await_ready(name)
+        self.responder = self.daemons["responder"]
         for name in self.dns_logs:
             self._wait_pidfile(name)
 
@@ -246,9 +352,9 @@ class NetBed:
             cmds[self.i] += addrs(u["edge"], u["core"][1] + "/24", u["core6"][1] + "/64")
             cmds[self.i] += ["route add %s via %s" % (u["net"], u["core"][0]),
                              "route add %s via %s" % (u["net6"], u["core6"][0])]
-        for t in TARGETS + [SERVER]:
+        for t in TARGETS + [SERVER, VOIP, RESOLVER]:
             cmds[self.i].append("addr add %s/32 dev lo" % t)
-        for t in TARGETS6 + [SERVER6]:
+        for t in TARGETS6 + [SERVER6, VOIP6, RESOLVER6]:
             cmds[self.i].append("addr add %s/128 dev lo nodad" % t)
         for ns, lines in cmds.items():
             self._ip(ns, lines)
@@ -299,15 +405,14 @@ class NetBed:
         self.set_router_resolver("127.0.0.1")
 
     def _daemon(self, name, ns, cmd):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-        p = subprocess.Popen(["ip", "netns", "exec", ns] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=env, cwd=ROOT)
-        self.daemons[name] = p
-        if cmd[0] == sys.executable:
-            line = p.stdout.readline()
-            if line.strip() != "ready":
-                raise NetBedError("%s failed: %s" % (name, p.stderr.read()[-600:]))
-        return p
+        self.daemons[name] = subprocess.Popen(["ip", "netns", "exec", ns] + cmd, stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True, env=child_env(), cwd=ROOT)
+
+    def _await_ready(self, name):
+        p = self.daemons[name]
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            raise NetBedError("%s failed: %s" % (name, p.stderr.read()[-600:]))
 
     def _dnsmasq(self, name, ns, listen, extra):
         log = os.path.join(self.tmp, "dnsmasq-%s.log" % name)
@@ -405,24 +510,120 @@ class NetBed:
     def killed_echoes(self, link):
         """Echo requests (both families) the ISP of `link` dropped since kill_upstream(): once the
         LAN's traffic has moved to the other link, these are the router's own probes."""
-        r = self._ns(self.isp[link], "nft", "-j", "list", "table", "inet", "kill", check=False)
-        if r.returncode != 0:
-            return 0
-        n = 0
-        for item in json.loads(r.stdout)["nftables"]:
-            rule = item.get("rule")
-            if rule and rule.get("comment") in ("echo", "echo6"):
-                n += next(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
-        return n
+        c = self._counters(self.isp[link], "kill")
+        return c.get("echo", 0) + c.get("echo6", 0)
 
     def isp_drops(self, link):
         """Packets the ISP of `link` dropped so far: {"bcp38", "bcp38_6", "dns_foreign", "dns_foreign6"}."""
-        doc = json.loads(self._ns(self.isp[link], "nft", "-j", "list", "table", "inet", "isp").stdout)
+        return self._counters(self.isp[link], "isp")
+
+    def _counters(self, ns, table):
+        """{comment: packets} of the commented counting rules of `table inet TABLE` ({} if absent)."""
+        r = self._ns(ns, "nft", "-j", "list", "table", "inet", table, check=False)
+        if r.returncode != 0:
+            return {}
         out = {}
-        for item in doc["nftables"]:
+        for item in json.loads(r.stdout)["nftables"]:
             rule = item.get("rule")
             if rule and rule.get("comment"):
                 out[rule["comment"]] = next(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
+        return out
+
+    # --- the carrier: portal, DNS, shaping ----------------------------------------------------
+    def _carrier_path(self, link):
+        return os.path.join(self.tmp, "carrier-%s.json" % link)
+
+    def _write_carrier(self, link):
+        path = self._carrier_path(link)
+        with open(path + ".tmp", "w") as f:
+            json.dump(self.carrier[link], f)
+        os.replace(path + ".tmp", path)
+
+    def http_mode(self, link, mode, delay_s=None):
+        """What the ISP of `link` does with its customer's HTTP (tcp/80 to any address, from the
+        router itself or the LAN, both families): "normal" (passes), "portal302" (302 Found to
+        its portal, UPLINKS[link]["portal"]?url=...), "portal200" (200 with a portal page that
+        lacks CHECK_BODY), "slow" (the real answer, relayed by the carrier's proxy delay_s after
+        the request arrived; default 5 s). ICMP, DNS and other ports are untouched. Applies to
+        new connections (an open one keeps its way)."""
+        if mode not in HTTP_MODES:
+            raise NetBedError("http mode %r: one of %s" % (mode, ", ".join(HTTP_MODES)))
+        isp, u = self.isp[link], UPLINKS[link]
+        self.carrier[link]["http"] = mode
+        if delay_s is not None:
+            self.carrier[link]["delay_s"] = float(delay_s)
+        self._write_carrier(link)  # before the rule: the portal reads it at each request
+        self._ns(isp, "nft", "delete", "table", "inet", "portal", check=False)
+        if mode != "normal":
+            self._nft(isp, PORTAL.format(port=PORTAL_PORT, **u), "portal")
+
+    def dns_mode(self, link, mode, intercept=False):
+        """The resolver of the ISP of `link` (u["dns"], u["dns6"]; UDP and TCP) for its customer:
+        "ok", "drop" (no answer), "servfail" (SERVFAIL to everything), "wrong" (every A / AAAA
+        answer is the ISP's gateway, TTL 0). intercept=True: the carrier does it to its
+        customer's DNS to any resolver (RESOLVER too), as carriers with transparent DNS do.
+        Takes effect at the next query (the ISP forgets its DNS conntrack entries)."""
+        if mode not in DNS_MODES:
+            raise NetBedError("dns mode %r: one of %s" % (mode, ", ".join(DNS_MODES)))
+        isp, u = self.isp[link], UPLINKS[link]
+        self.carrier[link].update(dns=mode, intercept=bool(intercept))
+        self._write_carrier(link)
+        self._ns(isp, "nft", "delete", "table", "inet", "dnsfault", check=False)
+        if mode != "ok":
+            to4 = "" if intercept else "ip daddr %s " % u["dns"]
+            to6 = "" if intercept else "ip6 daddr %s " % u["dns6"]
+            if mode == "drop":
+                kind, prio, v4, v6 = "filter", -150, "drop", "drop"
+            else:
+                kind, prio = "nat", -100
+                v4 = "dnat ip to %s:%d" % (u["gw"], DNS_FAULT_PORT)
+                v6 = "dnat ip6 to [%s]:%d" % (u["gw6"], DNS_FAULT_PORT)
+            self._nft(isp, DNS_FAULT.format(kind=kind, prio=prio, to4=to4, to6=to6, verdict4=v4, verdict6=v6, **u),
+                      "dnsfault")
+        for fam in ("ipv4", "ipv6"):
+            self._ns(isp, "conntrack", "-D", "-f", fam, "-p", "udp", "--orig-port-dst", "53", check=False)
+
+    def intercepts(self, link):
+        """Packets the ISP of `link` intercepted so far under the current modes: {"http",
+        "http6"} (connections sent to the portal) and {"dns", "dns6"} (queries dropped or sent
+        to the broken resolver); a mode change starts them at 0."""
+        isp = self.isp[link]
+        return dict(self._counters(isp, "portal"), **self._counters(isp, "dnsfault"))
+
+    def shape(self, link, down_kbit=None, up_kbit=None):
+        """Shapes the line of `link` in its ISP (tc TBF, tbf_params: a moderate tail-drop queue):
+        down_kbit on the ISP's egress towards the customer (everything the customer receives,
+        router and LAN), up_kbit on its egress towards the internet (everything the customer
+        sends beyond the ISP); None leaves that direction unshaped (removes its shaping). Rates
+        count Ethernet frames: TCP goodput is about 95 % of them."""
+        isp = self.isp[link]
+        for d, dev, kbit in (("down", "cust", down_kbit), ("up", "core", up_kbit)):
+            if kbit:
+                rate, burst, limit = tbf_params(int(kbit))
+                self._ns(isp, "tc", "qdisc", "replace", "dev", dev, "root", "tbf", "rate", "%dkbit" % rate,
+                         "burst", str(burst), "limit", str(limit))
+                self.shaped[link][d] = {"rate_kbit": rate, "burst": burst, "limit": limit,
+                                        "queue_ms": round(limit * 8 / rate, 1)}
+            else:
+                self._ns(isp, "tc", "qdisc", "del", "dev", dev, "root", check=False)
+                self.shaped[link][d] = None
+
+    def unshape(self, link):
+        self.shape(link)
+
+    def shaping(self, link):
+        """{"down": ..., "up": ...} of `link`'s shaper: None when unshaped, else {"rate_kbit",
+        "burst", "limit" (bytes), "queue_ms" (a full queue's wait), and the qdisc's counters
+        "sent_bytes", "drops", "overlimits", "backlog_bytes"}."""
+        out = {}
+        for d, dev in (("down", "cust"), ("up", "core")):
+            conf = self.shaped[link][d]
+            if conf is None:
+                out[d] = None
+                continue
+            q = json.loads(self._ns(self.isp[link], "tc", "-s", "-j", "qdisc", "show", "dev", dev, "root").stdout)[0]
+            out[d] = dict(conf, sent_bytes=q.get("bytes"), drops=q.get("drops"), overlimits=q.get("overlimits"),
+                          backlog_bytes=q.get("backlog"))
         return out
 
     # --- observation ---------------------------------------------------------------------------
@@ -470,6 +671,13 @@ class NetBed:
         """dnsmasq's query log: which = "router", "wan" (ISP A's resolver) or "wwan"."""
         with open(self.dns_logs[which]) as f:
             return f.read()
+
+    def http_log(self, where="internet"):
+        """Requests answered so far, oldest first: where="internet" (the web server on SERVER:
+        {"t", "client", "method", "path", "status", "bytes"}) or a link name (its carrier:
+        {"t", "kind": "http" | "dns", "client", "mode", ...} of each intercepted request).
+        t is CLOCK_MONOTONIC."""
+        return read_log(self.http_logs[where])
 
     def dns_upstream(self):
         """The upstream server the router's dnsmasq sent its latest ordinary query to (it keeps
@@ -528,6 +736,34 @@ class NetBed:
         """Start the LAN traffic generator (lanclient.LanClient; kinds=..., keep_s=...)."""
         from .lanclient import LanClient
         return LanClient(self, **kw)
+
+    def lan_download(self, server=SERVER, port=BULK_PORT, rate_kbit=None, direction="down"):
+        """A bulk TCP transfer from the LAN client's namespace to the bulk server (SERVER or
+        SERVER6, BULK_PORT): direction "down", "up" or "both"; rate_kbit paces the sender (None:
+        as fast as TCP goes; on an unshaped path that is a CPU core). Reconnects when the
+        connection breaks. -> bulk.Download: rate_kbit(t0, t1, direction), stats(),
+        wait_bytes(n), stop()."""
+        from .bulk import Download
+        return Download(self, server, port, rate_kbit, direction)
+
+    def _probe(self, where, args, timeout):
+        ns = {"router": self.r, "lan": self.l}.get(where, where)
+        r = self.run_in(ns, [sys.executable, "-m", "host_tools.netbed.probe"] + [str(a) for a in args],
+                        timeout=timeout + 10, env=child_env())
+        if r.returncode != 0:
+            raise NetBedError("probe %s failed: %s" % (" ".join(map(str, args)), r.stderr[-600:]))
+        return json.loads(r.stdout)
+
+    def http_get(self, url, where="router", dev=None, timeout=10.0):
+        """One GET from where ("router", "lan" or a namespace), bound to device dev (the router's
+        "wan" / "wwan", as the agent's check) or routed -> {"status" (None: no answer), "headers"
+        (lower-case names), "body", "bytes", "elapsed_s", "error"}."""
+        return self._probe(where, ["http", url, dev or "-", timeout], timeout)
+
+    def dns_query(self, server, name, qtype="A", where="router", dev=None, timeout=2.0):
+        """One UDP query ("A" or "AAAA") to server from where, bound to dev or routed ->
+        {"rcode" (None: no answer in time), "addrs", "elapsed_s", "error"}."""
+        return self._probe(where, ["dns", server, name, qtype, dev or "-", timeout], timeout)
 
     # --- processes in the router namespace ----------------------------------------------------
     def router_env(self, extra=None):
