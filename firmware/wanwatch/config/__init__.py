@@ -9,7 +9,7 @@ VENDORS = ("auto",) + VENDOR_NAMES
 ACTUATORS = ("openwrt", "linux-route", "none")
 DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
 TOP_KEYS = ("device_id", "board", "modem", "links", "actuator", "usage", "mqtt", "state_dir", "run_dir",
-            "probe", "failover", "commands", "sms", "recovery", "console")
+            "probe", "failover", "commands", "sms", "recovery", "console", "budget")
 
 
 class ConfigError(Exception):
@@ -194,6 +194,16 @@ def validate(raw, src="<config>"):
             rv.get(k, "bool")
         elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
             rv.fail(k, "must be a number >= 0, got %r" % (v,))
+    cfg["budget"] = top.get("budget", "dict", {})
+    if cfg["budget"]:  # the budget policy owns its keys (usage/budget.py BUDGET_DEFAULTS)
+        from ..usage.budget import check_budget
+        bv = _V(src, cfg["budget"], "budget")
+        for k, reason in check_budget(cfg["budget"]):
+            bv.fail(k, reason)
+        if act == "none":
+            top.fail("budget", "needs actuator openwrt or linux-route (none changes nothing on the router)")
+        if not [l for l in links if l["metered"]]:
+            top.fail("budget", "needs a metered link (links[].metered: true)")
     from ..failover.linkstate import PROBE_DEFAULTS, FAILOVER_DEFAULTS
     for sec, defaults in (("probe", PROBE_DEFAULTS), ("failover", FAILOVER_DEFAULTS)):
         sv = _V(src, cfg[sec], sec)

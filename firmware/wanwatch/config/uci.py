@@ -9,7 +9,8 @@
 #   config usage 'usage'              -> usage.{cap_mb, reset_day, reset_hour, thresholds (list)...}
 #   config calibration '<name>'       -> usage.calibration[] in file order: method, code, number...
 #   config mqtt 'mqtt'                -> mqtt.{host, port, prefix, tls, username, password, ...}
-#   config commands / sms / recovery / probe / failover -> same-named sections
+#   config commands / sms / recovery / probe / failover / budget -> same-named sections
+#   config step '<name>'              -> budget.steps[] in file order: at_pct, rate_mbps
 # Values are typed by key (numbers, booleans 0/1/true/false/on/off/yes/no); unknown keys pass
 # through as strings so the validator can name them.
 
@@ -18,10 +19,10 @@ INT_KEYS = ("baud", "port", "reset_day", "reset_hour", "utc_offset_min", "max_le
             "outbox_max_bytes", "window_s", "max_per_day", "after_s", "sample_s", "ram_save_s", "flash_save_s")
 NUM_KEYS = ("cap_mb", "poll_s", "interval_s", "holddown_s", "max_rate_mbps", "min_pct", "timeout_min_s",
             "session_restart_s", "session_restart_max_s", "flash_save_mb", "flash_min_interval_s", "near_pct",
-            "timeout_s")
-BOOL_KEYS = ("metered", "tls", "enabled", "reboot", "flush_conntrack")
-LIST_KEYS = ("target", "interface", "thresholds", "numbers", "at_allow", "events")
-SECTIONS = ("modem", "usage", "mqtt", "commands", "sms", "recovery", "probe", "failover", "console")
+            "timeout_s", "rate_mbps", "at_pct", "check_s", "resolve_s")
+BOOL_KEYS = ("metered", "tls", "enabled", "reboot", "flush_conntrack", "upload")
+LIST_KEYS = ("target", "interface", "thresholds", "numbers", "at_allow", "events", "allow", "lan_devices")
+SECTIONS = ("modem", "usage", "mqtt", "commands", "sms", "recovery", "probe", "failover", "console", "budget")
 TRUE = ("1", "true", "on", "yes", "enabled")
 FALSE = ("0", "false", "off", "no", "disabled")
 
@@ -147,12 +148,17 @@ def parse_uci(text, src="<uci>"):
             for k in opts:
                 d[k] = _typed("calibration", k, opts[k], src)
             raw.setdefault("usage", {}).setdefault("calibration", []).append(d)
+        elif stype == "step":
+            d = {}
+            for k in opts:
+                d[k] = _typed("step", k, opts[k], src)
+            raw.setdefault("budget", {}).setdefault("steps", []).append(d)
         elif stype in SECTIONS:
             d = raw.setdefault(stype, {})
             for k in opts:
                 d[k] = _typed(stype, k, opts[k], src)
         else:
-            raise _err(src, stype, "unknown section type (expected wanwatch, modem, link, calibration, %s)"
+            raise _err(src, stype, "unknown section type (expected wanwatch, modem, link, calibration, step, %s)"
                        % ", ".join(SECTIONS[1:]))
     if links:
         raw["links"] = links
