@@ -1,17 +1,12 @@
 # agent.py: wires the parts into one asyncio loop: modem, link monitor, usage, reporter, status file.
 # Each part has `async run()` (never raises) and `status()`; the agent only composes them.
 from .report import status as statusdoc
-from . import store
+from . import log, store
 from .compat import asyncio, dumps, exc_text
 from .events import EventBus
 
 STATUS_FILE_PERIOD_S = 5  # RAM status file for `wanwatch status` and the console
 ONCE_MQTT_TIMEOUT_S = 5
-
-
-def _log(msg):
-    # stdout goes to logd under procd; one bounded line per message
-    print("wanwatch: " + msg[:240])
 
 
 class Agent:
@@ -52,7 +47,7 @@ class Agent:
         self.link_list = as_links(cfg["links"])  # one Link per uplink, built once, shared by all parts
         store.makedirs(cfg["run_dir"])  # the actuator's commands report through files there
         self.links = LinkMonitor(cfg, clock, events, actuator=make_actuator(cfg, events, links=self.link_list),
-                                 modem_ok=self._modem_ok, links=self.link_list)
+                                 modem_view=self._modem_view, links=self.link_list)
         from .usage.tracker import UsageTracker
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
                                   counters_source=self.modem.counters, device=self._metered_device(),
@@ -161,10 +156,12 @@ class Agent:
                 return l.device
         return None
 
-    def _modem_ok(self):
-        """Backup check for the link monitor: registered, or not known yet (no poll so far)."""
-        reg = self.modem.status().get("network", {}).get("registered")
-        return reg is None or bool(reg)
+    def _modem_view(self):
+        """What the link monitor needs of the modem for the cellular link: registration, signal."""
+        st = self.modem.status()
+        net, sig = st.get("network") or {}, st.get("signal") or {}
+        return {"registered": net.get("registered"), "registration": net.get("registration"),
+                "rsrp_dbm": sig.get("rsrp_dbm"), "sinr_db": sig.get("sinr_db")}
 
     # --- documents ----------------------------------------------------------------------------
     def status(self):
@@ -189,26 +186,37 @@ class Agent:
 
     # --- one cycle (--once) --------------------------------------------------------------------
     async def once(self):
+        """One cycle: modem, links, MQTT. stdout gets the status document and nothing else, in
+        every case (logs go to stderr or syslog, see log.py). Exit 1 when the modem cannot be
+        read: the document is still printed (modem.state "absent" when the port did not open)
+        but not published, so it never replaces a running daemon's retained status (the daemon
+        may hold the port)."""
         from .modem.supervisor import ModemAbsent
+        rc = 0
         try:
             await self.modem.once()
         except ModemAbsent as e:
-            import sys
-            sys.stderr.write("wanwatch: %s\n" % e)
-            return 1
+            log.error("modem: %s", e)
+            rc = 1
+        except Exception as e:  # a modem that answers nonsense must not cost the document
+            log.error("modem: %s", exc_text(e))
+            rc = 1
         try:
             await self.links.probe_once()
         except Exception as e:  # probing is best effort in --once (e.g. not root)
-            _log("link probe skipped: " + exc_text(e))
+            log.warning("link probe skipped: %s", exc_text(e))
         doc = self.status()
         ok = False
         try:
-            ok = await self.reporter.once(doc, ONCE_MQTT_TIMEOUT_S)
+            if rc == 0:
+                ok = await self.reporter.once(doc, ONCE_MQTT_TIMEOUT_S)
+            else:
+                log.info("mqtt: status not published (no modem)")
         except Exception as e:
-            _log("mqtt: " + exc_text(e))
+            log.warning("mqtt: %s", exc_text(e))
         doc["mqtt"]["connected"] = bool(ok)
         print(dumps(doc))
-        return 0
+        return rc
 
     # --- daemon --------------------------------------------------------------------------------
     async def run(self):
@@ -231,16 +239,16 @@ class Agent:
         tasks = [asyncio.create_task(t) for t in parts]
         while not self._restart:
             await asyncio.sleep(1)
-        _log("config reload: restarting")
+        log.info("config reload: restarting")
         if self.budget is not None:
             try:  # the next run may have no budget (or another): leave no limit behind
                 await self.budget.release()
             except Exception as e:
-                _log("budget release: " + exc_text(e))
+                log.warning("budget release: " + exc_text(e))
         try:
             await asyncio.wait_for(self.reporter.stop(), 5)
         except Exception as e:
-            _log("stop: " + exc_text(e))
+            log.warning("stop: %s", exc_text(e))
         for t in tasks:
             t.cancel()
 
@@ -275,20 +283,22 @@ class Agent:
                     store.write_json(epath, self.events.recent)
                     written = self.events.seq
             except Exception as e:
-                _log("status file: " + exc_text(e))
+                log.warning("status file: %s", exc_text(e))
             await asyncio.sleep(STATUS_FILE_PERIOD_S)
 
 
 def _log_event(ev):
-    from .events import describe
-    _log("event " + describe(ev))
+    """Every event is an info line `event TYPE k=v ...` (host_tools/netbed/agent.py parses it)."""
+    if log.level >= log.INFO:
+        from .events import describe
+        log.info("event %s", describe(ev))
 
 
 def _reboot_router():
     """Last step of the modem recovery ladder, only with recovery.reboot: true (bounded to
     recovery.max_reboots_per_day by the ladder, persisted across restarts)."""
     import os
-    _log("recovery: rebooting the router")
+    log.warning("recovery: rebooting the router")
     os.system("reboot")
 
 
@@ -302,7 +312,7 @@ async def _memstat(period):
         live = gc.mem_alloc()
         if live > peak:
             peak = live
-        print("wanwatch: memstat alloc=%d live=%d peak=%d free=%d" % (a, live, peak, gc.mem_free()))
+        log.info("memstat alloc=%d live=%d peak=%d free=%d", a, live, peak, gc.mem_free())
         await asyncio.sleep(period)
 
 

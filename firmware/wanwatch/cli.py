@@ -1,6 +1,8 @@
 # cli.py: command line of the agent (argparse-free: MicroPython has none).
 #   wanwatch --config FILE [--once]     run the agent (daemon), or one cycle printing status JSON
 #   wanwatch --config FILE --check      validate the config and exit
+#   ... --syslog SOCKET                 log lines go to that syslog socket with their priority (the
+#                                       init script under procd: /dev/log); default: stderr
 #   wanwatch --config FILE --release    remove the agent's routing (rules, tables): traffic falls
 #                                       back to the main table (the init script's service_stopped);
 #                                       and the budget policy's rate limit
@@ -11,7 +13,7 @@ import sys
 
 from . import VERSION
 
-USAGE = """usage: wanwatch --config FILE [--once | --check | --release]
+USAGE = """usage: wanwatch --config FILE [--once | --check | --release] [--syslog SOCKET]
        wanwatch status [--json] [--run-dir DIR]
        wanwatch --version"""
 
@@ -21,14 +23,15 @@ def _err(msg):
 
 
 def parse_args(argv):
-    opts = {"config": None, "once": False, "check": False, "release": False}
+    opts = {"config": None, "once": False, "check": False, "release": False, "syslog": None}
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--config", "-c"):
+        if a in ("--config", "-c", "--syslog"):
+            key = "syslog" if a == "--syslog" else "config"
             if i + 1 >= len(argv):
-                raise ValueError("--config needs a file")
-            opts["config"] = argv[i + 1]
+                raise ValueError("%s needs a %s" % (a, "socket path" if key == "syslog" else "file"))
+            opts[key] = argv[i + 1]
             i += 2
             continue
         if a.startswith("--config="):
@@ -106,6 +109,8 @@ def main(argv):
     if opts["check"]:
         print("config ok: %s" % opts["config"])
         return 0
+    from . import log
+    log.setup(cfg["log_level"], opts["syslog"])
     if opts["release"]:
         return _release(cfg)
     from .agent import Agent

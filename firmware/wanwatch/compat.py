@@ -76,16 +76,20 @@ class Wakeable:
             self.ev.set()
 
 
-# readable(sock): await until a non-blocking socket has something to read (or an error to report)
-# without blocking or spinning the loop. Bound it with asyncio.wait_for; cancelling it unregisters
-# the socket. One waiter per socket at a time.
+# readable(sock) / writable(sock): await until a non-blocking socket has something to read (or an
+# error to report) / can be written (a non-blocking connect finished), without blocking or
+# spinning the loop. Bound them with asyncio.wait_for; cancelling one unregisters the socket. One
+# waiter per socket and direction at a time.
 if IS_MICROPYTHON:
     def readable(sock):
         # asyncio's IO queue polls registered streams in the scheduler's own poll() call; a
         # generator, not a coroutine: awaiting it yields the queue entry to the scheduler
         yield asyncio.core._io_queue.queue_read(sock)
+
+    def writable(sock):
+        yield asyncio.core._io_queue.queue_write(sock)
 else:
-    async def readable(sock):
+    async def _ready(sock, write):
         loop = asyncio.get_event_loop()
         fut = loop.create_future()
         fd = sock.fileno()
@@ -93,8 +97,14 @@ else:
         def ready():
             if not fut.done():
                 fut.set_result(None)
-        loop.add_reader(fd, ready)
+        (loop.add_writer if write else loop.add_reader)(fd, ready)
         try:
             await fut
         finally:
-            loop.remove_reader(fd)
+            (loop.remove_writer if write else loop.remove_reader)(fd)
+
+    def readable(sock):
+        return _ready(sock, False)
+
+    def writable(sock):
+        return _ready(sock, True)

@@ -421,33 +421,48 @@ class Resolver:
 
     async def _ask(self, server, qname, qtype, wait):
         """Query one server, wait up to `wait` s for its answer; parse() result or an error."""
-        qid, pkt = query_wire(qname, qtype)
-        family, addr = sockaddr(server, self.port)
-        s = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            s.setblocking(False)
-            s.connect(addr)  # the kernel drops datagrams from other sources
-            s.send(pkt)
-            self.queries += 1
-            end = self.clock.monotonic() + wait
-            for _ in range(MAX_DATAGRAMS):  # bounded: a flood of unrelated datagrams ends the try
-                left = end - self.clock.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(readable(s), left)
-                except asyncio.TimeoutError:
-                    break
-                try:
-                    data = s.recv(RX_BYTES)
-                except OSError as e:
-                    if e.args and e.args[0] == EAGAIN:
-                        continue
-                    raise  # e.g. ECONNREFUSED: the ICMP port unreachable of a server not running
-                try:
-                    return parse(data, qid, qname, qtype)
-                except Unrelated:
+        self.queries += 1
+        return await ask(server, qname, qtype, wait, self.clock, self.port)
+
+
+async def ask(server, qname, qtype, wait, clock, port=PORT, device=None, counts=None):
+    """Query one server (IP literal) for qname (wire form) and wait up to `wait` s for its
+    answer: parse()'s result, or DNSError. device: send through that link (SO_BINDTODEVICE),
+    whatever carries traffic (the health checks). counts: a [sent, received] list the datagrams'
+    sizes are added to (IP + UDP headers included)."""
+    qid, pkt = query_wire(qname, qtype)
+    family, addr = sockaddr(server, port)
+    hdr = 48 if family != socket.AF_INET else 28
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if device is not None:
+            s.setsockopt(socket.SOL_SOCKET, 25, device.encode() + b"\0")  # SO_BINDTODEVICE
+        s.setblocking(False)
+        s.connect(addr)  # the kernel drops datagrams from other sources
+        s.send(pkt)
+        if counts is not None:
+            counts[0] += hdr + len(pkt)
+        end = clock.monotonic() + wait
+        for _ in range(MAX_DATAGRAMS):  # bounded: a flood of unrelated datagrams ends the try
+            left = end - clock.monotonic()
+            if left <= 0:
+                break
+            try:
+                await asyncio.wait_for(readable(s), left)
+            except asyncio.TimeoutError:
+                break
+            try:
+                data = s.recv(RX_BYTES)
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:
                     continue
-            raise DNSError("no answer within %.1f s" % wait)
-        finally:
-            s.close()
+                raise  # e.g. ECONNREFUSED: the ICMP port unreachable of a server not running
+            if counts is not None:
+                counts[1] += hdr + len(data)
+            try:
+                return parse(data, qid, qname, qtype)
+            except Unrelated:
+                continue
+        raise DNSError("no answer within %.1f s" % wait)
+    finally:
+        s.close()

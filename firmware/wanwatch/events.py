@@ -1,7 +1,8 @@
 # events.py: the agent's event bus. Every event gets type, ts, seq (monotonic) and boot.
 # Subscribers (MQTT outbox, SMS fallback, console, the log) are called synchronously and must not
 # block. Persistence of seq/boot is done by whoever owns the state dir (see reporter/outbox).
-from .compat import dumps
+from . import log
+from .compat import dumps, exc_text
 
 HIDDEN = ("v", "type", "seq", "boot", "ts")
 
@@ -31,7 +32,7 @@ class EventBus:
             try:
                 fn(ev)
             except Exception as e:  # a broken subscriber must not stop the others
-                print("wanwatch: event subscriber failed:", type(e).__name__, e)
+                log.error("event subscriber failed: %s", exc_text(e))
         return ev
 
 

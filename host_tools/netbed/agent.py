@@ -2,12 +2,14 @@
 output is read on a thread (RouterProcess), the .mpy bundle it runs (firmware_bundle), and the
 whole agent (`micropython -m wanwatch --config site.json`, SiteAgent) whose log lines `wanwatch:
 event TYPE k=v ...` (the agent logs every event) become events stamped with the host's monotonic
-clock, so tests, the bench and the demo can line them up with what the LAN client saw."""
+clock, so tests, the bench and the demo can line them up with what the LAN client saw. The agent
+logs on stderr: RouterProcess reads it with stdout."""
 import json
 import os
 import queue
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -32,10 +34,12 @@ def firmware_bundle(bed):
 
 
 class RouterProcess:
-    """A process in the bed's router namespace whose stdout is read line by line on a thread.
+    """A process in the bed's router namespace whose output is read line by line on a thread: its
+    stdout and, unless the caller says otherwise, its stderr (where the agent's log lines go).
     Subclasses turn lines into events with _line(now, line); events are (host monotonic, dict)."""
 
     def __init__(self, bed, cmd, env=None, **kw):
+        kw.setdefault("stderr", subprocess.STDOUT)  # an unread stderr pipe would fill and stall the agent
         self.bed = bed
         self.proc = bed.popen_router(cmd, env=env, **kw)
         self.events = []      # (host monotonic, event dict)

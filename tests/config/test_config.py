@@ -29,6 +29,19 @@ def test_defaults_filled(tmp_path):
     assert cfg["usage"]["cap_mb"] is None and cfg["usage"]["reset_day"] == 1
     assert cfg["mqtt"]["host"] == "127.0.0.1" and cfg["mqtt"]["port"] == 1883 and cfg["mqtt"]["prefix"] == "wanwatch"
     assert cfg["state_dir"] == "/var/lib/wanwatch"
+    assert cfg["log_level"] == "info"
+
+
+def test_log_level(tmp_path):
+    for lvl in ("error", "warning", "info", "debug"):
+        assert config.load(write(tmp_path, dict(GOOD, log_level=lvl)))["log_level"] == lvl
+    uci = "config wanwatch 'main'\n\toption device_id 'r1'\n\toption log_level 'debug'\n" \
+          "config modem 'modem'\n\toption port '/dev/x'\n" \
+          "config link 'wan'\n\toption device 'eth0'\n\toption role 'primary'\n"
+    assert config.load(write(tmp_path, uci, "wanwatch"))["log_level"] == "debug"
+    with pytest.raises(config.ConfigError) as ei:
+        config.load(write(tmp_path, uci.replace("'debug'", "'warn'"), "wanwatch"))
+    assert str(ei.value).endswith(": log_level: must be one of error, warning, info, debug, got 'warn'")
 
 
 def test_mqtt_resolver(tmp_path):
@@ -94,6 +107,8 @@ BAD = [
                        {"name": "wwan", "device": "wwan", "role": "backup", "interfaces": ["wan"]}]),
      "links[1].interfaces[0]", "already belongs to link 'wan'"),
     (dict(GOOD, recovery={"reboot": "yes"}), "recovery.reboot", "true or false"),
+    (dict(GOOD, log_level="verbose"), "log_level", "must be one of error, warning, info, debug, got 'verbose'"),
+    (dict(GOOD, log_level=7), "log_level", "must be a string"),
     (dict(GOOD, recovery={"reattach_after": 5}), "recovery.reattach_after", "unknown key"),
 ]
 

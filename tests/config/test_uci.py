@@ -14,7 +14,7 @@ def test_shipped_uci_config_validates():
     assert cfg["modem"] == {"port": "/dev/ttyUSB2", "baud": 115200, "vendor": "auto", "poll_s": 30}
     assert [l["name"] for l in cfg["links"]] == ["wan", "wwan"]
     assert cfg["links"][1] == {"name": "wwan", "device": "wwan0", "role": "backup", "metered": True,
-                               "interfaces": ["wwan"], "targets": ["1.1.1.1", "8.8.8.8", "9.9.9.9"]}
+                               "interfaces": ["wwan"], "targets": ["1.1.1.1", "8.8.8.8", "9.9.9.9"], "checks": []}
     assert cfg["links"][0]["interfaces"] == ["wan", "wan6"]  # IPv4 and IPv6 of the primary switch together
     assert cfg["mqtt"]["tls"] is True and cfg["mqtt"]["port"] == 8883
     assert cfg["usage"]["cap_mb"] == 10000

@@ -129,7 +129,7 @@ def persistent_broker():
     return Broker(persistence=True).start()
 
 
-MQTT_MODULES = ["__init__", "compat", "clock", "store", "events", "names", "report/__init__", "report/outbox",
+MQTT_MODULES = ["__init__", "compat", "log", "clock", "store", "events", "names", "report/__init__", "report/outbox",
                 "report/reporter", "report/commands", "report/hmac256", "report/smsalert", "report/mqtt/__init__",
                 "report/mqtt/codec", "report/mqtt/client"]
 

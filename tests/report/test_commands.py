@@ -242,10 +242,10 @@ def test_sign_cli_publish_end_to_end_with_micropython_device(broker, tmp_path):
     from tests.support import paths
     dev = subprocess.Popen([paths.micropython(), "-m", "mpy_agent", str(broker.port), "cmd1",
                             str(tmp_path / "st"), "0", KEY], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=subprocess.STDOUT, text=True)
     try:
         t0 = time.time()
-        for line in dev.stdout:
+        for line in dev.stdout:  # the log line "wanwatch: mqtt: connected to ..." (stderr)
             if "connected" in line or time.time() - t0 > 15:
                 break
         time.sleep(0.3)  # the device subscribes right after connecting

@@ -14,6 +14,7 @@ def test_empty_parts_are_null():
     assert set(d["signal"]) == set(status.SIGNAL_KEYS) | {"nr"}
     assert d["signal"]["nr"] is None and d["signal"]["rsrp_dbm"] is None
     unknown = {"state": "unknown", "active": None, "rtt_ms": None, "loss_pct": None, "ipv4": None, "ipv6": None,
+               "dns": None, "http": None, "captive": None, "bandwidth": None, "weak": None,
                "note": None}
     assert d["links"] == {"wan": unknown, "wwan": unknown}
     assert d["active_link"] is None

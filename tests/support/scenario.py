@@ -68,8 +68,9 @@ def config(tmp, tty, broker_port, rates="fast"):
 
 # --- reading the agent's output ---------------------------------------------------------------
 class Log:
-    """Parser of the agent's stdout: memstat lines, console `events` / `status --json` replies,
-    MemoryErrors. Fed line by line (the live run) or with a whole text (parse())."""
+    """Parser of the agent's output (stdout, and the log lines of stderr): memstat lines, console
+    `events` / `status --json` replies, MemoryErrors. Fed line by line (the live run) or with a
+    whole text (parse())."""
 
     def __init__(self):
         self.events = {}        # seq -> event (the console repeats the last 8 every time)

@@ -19,7 +19,7 @@ from wanwatch.usage import tracker as U
 KILLS = 110
 
 
-MODULES = ("__init__", "compat", "store", "events", "clock", "usage/__init__", "usage/cycle", "usage/counters",
+MODULES = ("__init__", "compat", "log", "store", "events", "clock", "usage/__init__", "usage/cycle", "usage/counters",
            "usage/tracker")
 
 

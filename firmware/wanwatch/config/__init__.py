@@ -2,6 +2,7 @@
 # Returns a plain dict with every default filled in; any problem is one ConfigError naming the
 # file, the key and the reason, and nothing is started with a half-valid config.
 from ..compat import loads
+from ..log import NAMES as LOG_LEVELS
 from ..names import ip_family, is_ip, is_name, is_path
 from ..modem.vendors import NAMES as VENDOR_NAMES
 
@@ -9,7 +10,7 @@ VENDORS = ("auto",) + VENDOR_NAMES
 ACTUATORS = ("openwrt", "linux-route", "none")
 DEFAULT_TARGETS = ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
 TOP_KEYS = ("device_id", "board", "modem", "links", "actuator", "usage", "mqtt", "state_dir", "run_dir",
-            "probe", "failover", "commands", "sms", "recovery", "console", "budget")
+            "probe", "failover", "commands", "sms", "recovery", "console", "log_level", "budget")
 
 
 class ConfigError(Exception):
@@ -65,6 +66,32 @@ def _range(v, k, val, lo, hi):
     if val < lo or val > hi:
         v.fail(k, "must be between %s and %s, got %r" % (lo, hi, val))
     return val
+
+
+def _section(v, defaults):
+    """A small settings object checked against its defaults' types (None default: a number or
+    null; a str default: str or null)."""
+    out = {}
+    for k in v.raw:
+        if k not in defaults:
+            v.fail(k, "unknown key (known: %s)" % ", ".join(sorted(defaults)))
+        d, x = defaults[k], v.raw[k]
+        if x is None:
+            out[k] = None
+        elif isinstance(d, bool):
+            out[k] = v.get(k, "bool")
+        elif isinstance(d, str) or (d is None and isinstance(x, str)):
+            if k.endswith("url"):
+                from ..failover.checks import parse_url
+                if parse_url(x) is None:
+                    v.fail(k, "must be a plain http:// URL (no TLS), got %r" % (x,))
+            out[k] = v.get(k, "str")
+        elif isinstance(x, bool) or not isinstance(x, (int, float)) or (x <= 0 and not k.endswith("_dbm")
+                                                                          and not k.endswith("_db")):
+            v.fail(k, "must be a number%s, got %r" % ("" if k.endswith("db") or k.endswith("dbm") else " > 0", x))
+        else:
+            out[k] = x
+    return out
 
 
 def validate(raw, src="<config>"):
@@ -135,8 +162,21 @@ def validate(raw, src="<config>"):
             for other in links:
                 if n in other["interfaces"]:
                     lv.fail("interfaces[%d]" % j, "interface %r already belongs to link %r" % (n, other["name"]))
-        links.append({"name": name, "device": device, "role": role, "interfaces": list(ifaces),
-                      "metered": lv.get("metered", "bool", False), "targets": list(targets)})
+        checks = []
+        for j, c in enumerate(lv.get("checks", "list", [])):
+            from ..failover.checks import check_spec  # the check types own their keys' rules
+            spec, err = check_spec(c, path + ".checks[%d]" % j)
+            if err:
+                raise ConfigError(src, err[0], err[1])
+            checks.append(spec)
+        link = {"name": name, "device": device, "role": role, "interfaces": list(ifaces),
+                "metered": lv.get("metered", "bool", False), "targets": list(targets), "checks": checks}
+        from ..failover import bandwidth, cellular
+        for key, defaults in (("bandwidth", bandwidth.DEFAULTS), ("cellular", cellular.DEFAULTS)):
+            sec = lv.sub(key)
+            if key in l:
+                link[key] = _section(sec, defaults)
+        links.append(link)
     cfg["links"] = links
 
     act = top.get("actuator", "str", "none")
@@ -179,6 +219,10 @@ def validate(raw, src="<config>"):
 
     cfg["state_dir"] = top.get("state_dir", "str", "/var/lib/wanwatch")
     cfg["run_dir"] = top.get("run_dir", "str", "/var/run/wanwatch")
+    lvl = top.get("log_level", "str", "info")
+    if lvl not in LOG_LEVELS:
+        top.fail("log_level", "must be one of %s, got %r" % (", ".join(LOG_LEVELS), lvl))
+    cfg["log_level"] = lvl
     # sections owned by later features: passed through as objects, validated by their owners
     for k in ("probe", "failover", "commands", "sms", "recovery", "console"):
         cfg[k] = top.get(k, "dict", {})

@@ -4,11 +4,14 @@
 # each new record becomes an `iface` event and is handed to on_iface (the link monitor).
 import os
 
-from ..compat import asyncio, loads
+from .. import log
+from ..compat import asyncio, exc_text, loads
 from ..names import is_name
 
 ACTIONS = ("ifup", "ifdown", "ifupdate", "connected", "disconnected")
 MAX_READ = 4096
+
+_log = log.Logger("hotplug")
 
 
 class HotplugWatcher:
@@ -54,7 +57,7 @@ class HotplugWatcher:
                 try:
                     self.on_iface(rec)
                 except Exception as e:
-                    print("wanwatch: hotplug handler failed:", type(e).__name__, e)
+                    _log.error("handler failed: %s", exc_text(e))
         return out
 
     async def run(self):
@@ -62,7 +65,7 @@ class HotplugWatcher:
             try:
                 self.poll()
             except Exception as e:
-                print("wanwatch: hotplug:", type(e).__name__, e)
+                _log.warning(exc_text(e))
             await asyncio.sleep(self.period_s)
 
 

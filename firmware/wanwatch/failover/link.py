@@ -20,6 +20,11 @@ class Link:
             t = [a for a in raw.get("targets") or () if ip_family(a) == fam]
             if t:
                 self.targets[fam] = t
+        self.bandwidth = raw.get("bandwidth") or None   # bandwidth.DEFAULTS keys, validated
+        self.cellular = raw.get("cellular") or None     # cellular.DEFAULTS keys (metered links)
+        self.checks = {}                # check type -> [validated check specs]
+        for spec in raw.get("checks") or ():
+            self.checks.setdefault(spec["type"], []).append(spec)
 
     @property
     def preferred(self):

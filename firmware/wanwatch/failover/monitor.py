@@ -6,9 +6,16 @@
 # is probed all the time: switching is routing, nothing is taken down. A metered backup in
 # standby gets one sparse probe per family (one target, sticky to the last that answered) every
 # probe.standby_interval_s plus the modem's registration, and a full burst before it takes
-# traffic. netifd's hotplug events (on_iface) mark a link down the moment an interface of it goes
-# down, and make the actuator re-read its routes when it comes back or changes.
+# traffic. Configured DNS and HTTP checks are channels of their own next to the ICMP families (same
+# state machine and quorum, their own pace); an HTTP check that lands on a portal makes the link
+# `captive`: never a failover target, and the operator is told why. netifd's hotplug events
+# (on_iface) mark a link down the moment an interface of it goes down, and make the actuator
+# re-read its routes when it comes back or changes.
 from .actuator import NoneActuator
+from .. import log
+from .bandwidth import BandwidthJudge
+from .cellular import CellularRules
+from .checks import DnsCheck, HttpCheck
 from ..compat import asyncio, exc_text
 from .link import as_links
 from .linkstate import FAILOVER_DEFAULTS, LinkState, settings
@@ -22,12 +29,19 @@ MODEM_RECHECK_S = 10
 HELD_RECHECK_S = 0.5
 SUSPECT_FAILS = 2       # failed rounds in a row that make the active link a suspect (pre-verify)
 FAMILIES = ("ipv4", "ipv6")
-SEVERITY = {"up": 0, "standby": 1, "unknown": 2, "degraded": 3, "down": 4}
+SEVERITY = {"up": 0, "standby": 1, "unknown": 2, "degraded": 3, "captive": 4, "down": 5}
+CAPTIVE_ROUNDS = 2      # rounds in a row that must land on a portal before the link is captive
 NO_MODEM = "modem not registered"
+CELLULAR_NOTES = (NO_MODEM, "registration denied", "roaming (allow_roaming is off)")
+BANDWIDTH_SAMPLE_S = 2.0
+SYS_NET = "/sys/class/net"
+
+_log = log.Logger("links")
 
 
 class Family:
-    """One address family of one link: its targets, its state machine and its prober."""
+    """One channel of one link — an address family probed by ICMP, or a check type (dns, http):
+    its targets, its state machine and its prober."""
 
     def __init__(self, name, targets, state, prober):
         self.name = name
@@ -35,10 +49,17 @@ class Family:
         self.state = state
         self.prober = prober
         self.sticky = 0     # standby: index of the target that answered last
+        self.captive_rounds = 0
+        self.captive = None  # http: why the link is taken for captive (a portal), else None
+
+    def shown_state(self):
+        return "captive" if self.captive else self.state.state
 
 
 class LinkMonitor:
-    def __init__(self, cfg, clock, events, actuator=None, modem_ok=None, links=None):
+    def __init__(self, cfg, clock, events, actuator=None, modem_ok=None, links=None, modem_view=None):
+        """modem_ok() -> registered (or unknown); modem_view() -> {"registered", "registration",
+        "rsrp_dbm", "sinr_db"} (the cellular rules of metered links; supersedes modem_ok)."""
         self.cfg = cfg
         self.clock = clock
         self.events = events
@@ -56,6 +77,14 @@ class LinkMonitor:
             actuator.events = events
         self.actuator = actuator
         self.modem_ok = modem_ok
+        self.modem_view = modem_view
+        self.cellular = {}      # name -> CellularRules (metered links)
+        self.bandwidth = {}     # name -> BandwidthJudge (links with bandwidth settings, metered links)
+        for l in self.links:
+            if l.metered:
+                self.cellular[l.name] = CellularRules(l.cellular)
+            if l.bandwidth or l.metered:
+                self.bandwidth[l.name] = BandwidthJudge(l.bandwidth, l.metered)
         self.policy = Policy([l.name for l in self.links], clock, events, self.fcfg)
         self.fams = {}          # name -> [Family]
         self.held = {}          # name -> {interface: note} while netifd has an interface down
@@ -74,6 +103,10 @@ class LinkMonitor:
                 pr = Prober(l.device, base + 0x31 + 2 * l.index + j, ls.probe_cfg["payload_bytes"], fam)
                 pr.on_late = self._late_hook(ls)
                 fams.append(Family(fam, targets, ls, pr))
+            for kind in ("dns", "http"):
+                specs = l.checks.get(kind)
+                if specs:
+                    fams.append(self._check_channel(l, kind, specs))
             self.fams[n] = fams
             self.held[n] = {}
             self.restarts[n] = SessionRestarts(self.fcfg["session_restart_s"], self.fcfg["session_restart_max_s"])
@@ -83,17 +116,38 @@ class LinkMonitor:
         self._request = None
         self._refresh = []      # links whose routes the actuator must re-read (hotplug)
 
+    def _check_channel(self, l, kind, specs):
+        """A check type as a channel: its own pace (interval, waits, sparse standby) from its specs."""
+        first = specs[0]
+        wait = min(s["timeout_s"] for s in specs)
+        pcfg = dict(self.pcfg)
+        pcfg.update({"interval_s": first["interval_s"], "timeout_s": wait, "timeout_min_s": wait,
+                     "burst_timeout_s": wait, "burst_interval_s": 1.0, "burst_rounds": 2, "up_rounds": 2,
+                     "standby_interval_s": first["standby_interval_s"],
+                     "metered_active_interval_s": first["metered_interval_s"], "payload_bytes": 0})
+        ls = LinkState(l.name, len(specs), pcfg, self.fcfg, standby=l.standby)
+        pr = DnsCheck(l.device, self.clock) if kind == "dns" else HttpCheck(l.device, self.clock)
+        return Family(kind, specs, ls, pr)
+
     def _late_hook(self, ls):
         return lambda rtt: ls.on_late(self.clock.monotonic(), rtt)
 
     # --- public API ----------------------------------------------------------------------------
     def state(self, n):
-        """A link's state: the worst of its families; down while netifd has an interface down."""
+        """A link's state: the worst of its families (degraded when its bandwidth is too low);
+        down while netifd has an interface down."""
         if self.held[n]:
             return "down"
+        bw = self.bandwidth.get(n)
+        if bw is not None and bw.low:
+            worst = "degraded"
+            for f in self.fams[n]:
+                if SEVERITY.get(f.shown_state(), 2) > SEVERITY["degraded"]:
+                    worst = f.shown_state()
+            return worst
         worst = None
         for f in self.fams[n]:
-            s = f.state.state
+            s = f.shown_state()
             if worst is None or SEVERITY.get(s, 2) > SEVERITY.get(worst, 2):
                 worst = s
         return worst or "unknown"
@@ -106,8 +160,18 @@ class LinkMonitor:
             first = fams[0].state.status() if fams else {"rtt_ms": None, "loss_pct": None}
             st = {"state": self.state(n), "active": n == self.policy.active,
                   "rtt_ms": first["rtt_ms"], "loss_pct": first["loss_pct"]}
+            st["captive"] = None
+            if n in self.bandwidth:
+                st["bandwidth"] = self.bandwidth[n].status()
+            if n in self.cellular:
+                st["weak"] = self.cellular[n].weak
             for f in fams:
                 st[f.name] = f.state.status()
+                if f.name == "http":
+                    st["http"]["captive"] = f.captive
+                    st["captive"] = st["captive"] or f.captive
+                if f.prober is not None and f.name in ("dns", "http") and f.state.state == "down":
+                    st[f.name]["error"] = f.prober.last_error
             note = self._note(n)
             if note:
                 st["note"] = note
@@ -136,7 +200,7 @@ class LinkMonitor:
         burst); stays there until failback()."""
         for l in self.links:
             n = l.name
-            if n != self.policy.active and self.state(n) != "down":
+            if n != self.policy.active and self.state(n) not in ("down", "captive"):
                 self._request = ("force", n)
                 self._kick.set()
                 return {"failover": "requested", "to": n}
@@ -194,8 +258,10 @@ class LinkMonitor:
                     self._feed(l.name, f, rtts)
         except ProbeError as e:
             self.note = str(e)
+            _log.warning(self.note)
         except Exception as e:
             self.note = "probe failed: " + exc_text(e)
+            _log.warning(self.note)
 
     async def run(self):
         """Forever; never raises."""
@@ -208,18 +274,24 @@ class LinkMonitor:
                 break
             except ProbeError as e:
                 self.note = str(e)
-                print("wanwatch: " + self.note)
+                _log.error(self.note)
             except Exception as e:
                 self.note = "probe setup failed: " + exc_text(e)
+                _log.error(self.note)
             await asyncio.sleep(RETRY_OPEN_S)
         try:
             await self.actuator.setup(self.policy.active)
         except Exception as e:
-            print("wanwatch: routing setup: " + exc_text(e))
+            _log.error("routing setup: %s", exc_text(e))
         tasks = []
         for l in self.links:
             for f in self.fams[l.name]:
                 tasks.append(asyncio.create_task(self._guard(self._family_loop, l, f)))
+        for l in self.links:
+            if l.name in self.bandwidth:
+                tasks.append(asyncio.create_task(self._guard(self._bandwidth_loop, l, None)))
+        if self.cellular:
+            tasks.append(asyncio.create_task(self._guard(self._cellular_loop, None, None)))
         tasks.append(asyncio.create_task(self._ticker()))
         await self._guard(self._policy_loop, None, None)
         for t in tasks:
@@ -236,12 +308,34 @@ class LinkMonitor:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                print("wanwatch: link monitor: " + exc_text(e))
+                _log.error("link monitor: %s", exc_text(e))
                 await asyncio.sleep(1)
 
     def _feed(self, n, f, rtts, ok=None):
         f.state.on_round(self.clock.monotonic(), rtts, ok)
+        if f.name == "http":
+            self._captive(n, f)
         self._changed(n)
+
+    def _captive(self, n, f):
+        """CAPTIVE_ROUNDS rounds in a row with a quorum of the http checks landing on a portal."""
+        hits = [c for c in f.prober.captive if c]
+        if hits and len(hits) >= min(f.state.quorum(), len(f.prober.captive)):
+            f.captive_rounds += 1
+        else:
+            f.captive_rounds = 0
+        was = f.captive
+        if f.captive_rounds >= CAPTIVE_ROUNDS:
+            f.captive = hits[0]
+        elif f.captive_rounds == 0:
+            f.captive = None
+        if f.captive and not was:
+            l = self.by_name[n]
+            msg = ("backup SIM redirected to a portal: credit or allowance exhausted?" if l.metered
+                   else "HTTP redirected to a portal")
+            self.events.emit("captive", link=n, reason=f.captive, message=msg)
+        elif was and not f.captive:
+            self.events.emit("captive_cleared", link=n)
 
     def _changed(self, n):
         s = self.state(n)
@@ -252,7 +346,7 @@ class LinkMonitor:
             self.policy.observe(n, s, now)
             fams = {}
             for f in self.fams[n]:
-                fams[f.name] = f.state.state
+                fams[f.name] = f.shown_state()
             st = self.fams[n][0].state.status() if self.fams[n] else {"rtt_ms": None, "loss_pct": None}
             self.events.emit("link_state", link=n, state=s, prev=prev, rtt_ms=st["rtt_ms"],
                              loss_pct=st["loss_pct"], families=fams)
@@ -287,13 +381,15 @@ class LinkMonitor:
             if self.held[n]:
                 await asyncio.sleep(HELD_RECHECK_S)  # netifd has it down: nothing to probe
                 continue
-            if metered and self.modem_ok is not None and not self._modem_ok():
-                # no registration: the link cannot work; costs no bytes to know
-                ls.mark_down(self.clock.monotonic(), NO_MODEM)
+            why = self._unusable(l) if metered else None
+            if why:
+                # not registered, denied, roaming where it may not: the link cannot (or may not)
+                # carry traffic; costs no bytes to know
+                ls.mark_down(self.clock.monotonic(), why)
                 self._changed(n)
                 await asyncio.sleep(MODEM_RECHECK_S)
                 continue
-            if ls.note == NO_MODEM:
+            if ls.note in CELLULAR_NOTES:
                 ls.note = None
             t0 = self.clock.monotonic()
             if ls.standby and not ls.in_burst():
@@ -310,6 +406,74 @@ class LinkMonitor:
             return bool(self.modem_ok())
         except Exception:
             return True  # a broken modem layer must not hide a working link
+
+    def _modem(self):
+        if self.modem_view is not None:
+            try:
+                return self.modem_view() or {}
+            except Exception:
+                return {}  # a broken modem layer must not hide a working link
+        if self.modem_ok is not None and not self._modem_ok():
+            return {"registered": False}
+        return {}
+
+    def _unusable(self, l):
+        """Why the modem says a metered link cannot be used now, or None."""
+        ok, why = self.cellular[l.name].usable(self._modem())
+        return None if ok else why
+
+    async def _cellular_loop(self):
+        """The modem's signal against the weak thresholds of each metered link (alerts only)."""
+        while True:
+            m = self._modem()
+            now = self.clock.monotonic()
+            for n in self.cellular:
+                ch = self.cellular[n].signal(now, m.get("rsrp_dbm"), m.get("sinr_db"))
+                if ch == "weak":
+                    self.events.emit("signal_weak", link=n, rsrp_dbm=m.get("rsrp_dbm"), sinr_db=m.get("sinr_db"),
+                                     message="backup signal weak: check the antenna")
+                elif ch == "strong":
+                    self.events.emit("signal_ok", link=n, rsrp_dbm=m.get("rsrp_dbm"), sinr_db=m.get("sinr_db"))
+            await asyncio.sleep(MODEM_RECHECK_S)
+
+    async def _bandwidth_loop(self, l, _=None):
+        """Kernel byte counters of the link's device against its bandwidth judge; the opt-in
+        active test (a timed download through the device) on unmetered links."""
+        from ..usage.counters import read_sys
+        n = l.name
+        judge = self.bandwidth[n]
+        icmp = [f for f in self.fams[n] if f.name in ("ipv4", "ipv6")]
+        tester = None
+        while True:
+            now = self.clock.monotonic()
+            c = read_sys(l.device, SYS_NET)
+            excess = None
+            for f in icmp:
+                base, last = f.state.baseline.value, f.state.last_rtt
+                if base is not None and last is not None and f.state.fails == 0:
+                    e = last - base
+                    excess = e if excess is None or e > excess else excess
+            if c is not None:
+                self._bandwidth_change(n, judge.sample(now, c[0], c[1], excess, self.policy.active == n))
+            if judge.test_due(now, l.metered) and not self.held[n]:
+                if tester is None:
+                    tester = HttpCheck(l.device, self.clock)
+                got, secs = await tester.download(judge.cfg["test_url"], judge.cfg["test_bytes"], 30)
+                self._bandwidth_change(n, judge.test_result(self.clock.monotonic(), got, secs))
+            await asyncio.sleep(BANDWIDTH_SAMPLE_S)
+
+    def _bandwidth_change(self, n, change):
+        if change is None:
+            return
+        st = self.bandwidth[n].status()
+        if change in ("low", "ok"):
+            self.events.emit("bandwidth", link=n, verdict=change, down_kbps=st["down_kbps"],
+                             up_kbps=st["up_kbps"], best_kbps=st["best_kbps"])
+            self._changed(n)
+        else:
+            self.events.emit(change, link=n, down_kbps=st["down_kbps"], up_kbps=st["up_kbps"],
+                             message="backup throttled by the carrier (allowance used up?)" if change == "throttled"
+                             else "backup rate back above the throttle ceiling")
 
     async def _burst(self, n):
         """Verification of a link: a burst on each of its families at once; all must pass."""
@@ -395,7 +559,7 @@ class LinkMonitor:
             return
         now = self.clock.monotonic()
         for n in self.fams:
-            if self.held[n] or self._note(n) == NO_MODEM:
+            if self.held[n] or self._note(n) in CELLULAR_NOTES:
                 continue  # taken down on purpose, or the modem's recovery ladder's business
             r = self.restarts[n]
             r.observe(now, self.state(n))

@@ -9,7 +9,8 @@
 # happen the moment the active link is declared down.
 from .linkstate import FAILOVER_DEFAULTS, settings
 
-BAD = ("down", "degraded", "disabled")
+BAD = ("down", "degraded", "captive")
+UNUSABLE = ("down", "captive")  # never a failover target
 
 
 class Policy:
@@ -75,7 +76,7 @@ class Policy:
             if n == self.active:
                 continue
             s = states.get(n, "unknown")
-            if s in ("down", "disabled"):
+            if s in UNUSABLE:
                 continue
             # a degraded active link is only left for a clean one; a dead one for anything alive
             if st == "degraded" and s == "degraded":

@@ -4,7 +4,8 @@
 # It knows V.250, 27.007 and 27.005 only: what a vendor adds (its URCs, bare replies, slow commands,
 # boot marks, odd reply prefixes) comes from the vendor driver's self-description (use(driver);
 # see vendors/generic.py), so a new vendor never touches this file.
-from ..compat import Wakeable, asyncio
+from .. import log
+from ..compat import Wakeable, asyncio, exc_text
 
 MAX_LINE = 512
 DEFAULT_TIMEOUT = 5.0
@@ -16,6 +17,8 @@ BARE = ("ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+GSN", "AT+CIMI", 
 # standard lines that are unsolicited even while a bare-reply command is in flight
 URC_STARTS = ("+CPIN:", "+CGEV:", "+CFUN:", "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CMTI:", "RING",
               "+CRING:", "+CTZV:", "+CTZE:", "+NITZ", "+CUSD:")
+
+_log = log.Logger("modem")
 
 
 class Response:
@@ -91,6 +94,12 @@ def parse_final(line):
     return None
 
 
+def _brief(r):
+    """'OK: +CSQ: 20,99', 'CME_ERROR 10' (debug lines)."""
+    head = r.final if r.code is None and r.text is None else "%s %s" % (r.final, r.code if r.code is not None else r.text)
+    return head + (": " + " | ".join(r.lines[:4]) if r.lines else "")
+
+
 class _Pending:
     """The command in flight. The read side sets resp (final result) or prompted (SMS "> ")."""
     __slots__ = ("cmd", "ucmd", "prefix", "lines", "resp", "prompted", "want_prompt")
@@ -153,11 +162,13 @@ class ATEngine:
 
     def _emit_urc(self, line):
         self.urcs += 1
+        if log.level >= log.DEBUG:
+            _log.debug("URC %s", line)
         for fn in self._urc_subs:
             try:
                 fn(line)
             except Exception as e:
-                print("wanwatch: URC handler failed:", type(e).__name__, e)
+                _log.error("URC handler failed: %s", exc_text(e))
         for mark in self.boot_marks:  # the vendor's "just booted" line (Quectel RDY, Huawei ^SYSSTART)
             if line.startswith(mark):
                 self._reboot()
@@ -169,7 +180,7 @@ class ATEngine:
             try:
                 fn()
             except Exception as e:
-                print("wanwatch: reboot handler failed:", type(e).__name__, e)
+                _log.error("reboot handler failed: %s", exc_text(e))
 
     # --- pure line handling ---------------------------------------------------------------------
     def feed(self, data):
@@ -271,9 +282,13 @@ class ATEngine:
                 await self.port.write(payload)
             await self._await(cur, timeout, False)
             if cur.resp is None:
+                if log.level >= log.DEBUG:
+                    _log.debug("%s: no final result within %s s", cmd, timeout)
                 return Response("TIMEOUT", cur.lines, None, None)
             if cur.ucmd.startswith("ATE0") and cur.resp.ok:
                 self.echo_off = True
+            if log.level >= log.DEBUG:
+                _log.debug("%s -> %s", cmd, _brief(cur.resp))
             return cur.resp
         finally:
             if self._pending is cur:

@@ -14,10 +14,12 @@
 # bottom in a new round, each round waiting twice as long (up to 8x), so it stays bounded.
 # State (episode start, steps taken, reboot times) is persisted so a router reboot neither restarts the
 # ladder from the bottom nor lets a reboot loop exceed the daily cap.
-from .. import store
+from .. import log, store
 
 DEFAULTS = {"enabled": True, "reattach_after_s": 600, "step_wait_s": 300, "resync_every_s": 60,
             "unresponsive_s": 120, "reboot": False, "max_reboots_per_day": 3, "resume_window_s": 3600}
+
+_log = log.Logger("modem")
 STEPS = ("resync", "reattach", "reset", "power", "reboot")
 DAY = 86400
 
@@ -81,7 +83,7 @@ class Recovery:
                                          "last_step_at": self.last_step_at, "reboots": self.reboots,
                                          "round": self.round})
         except OSError as e:
-            print("wanwatch: recovery state not saved:", e)
+            _log.warning("recovery state not saved: %s", e)
 
     # --- decisions ---------------------------------------------------------------------------------
     def observe(self, answered, registered):

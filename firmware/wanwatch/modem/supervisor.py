@@ -3,6 +3,7 @@
 # reopen a port that vanished (USB re-enumeration); walk the recovery ladder. Never raises out of
 # run(). Named so it does not clash with freedesktop's ModemManager, which runs on the same routers.
 # Vendor specifics (reset and recovery commands, the engine's dialect) come from the driver.
+from .. import log
 from ..compat import asyncio, exc_text
 from . import serialport, vendors
 from .engine import ATEngine
@@ -10,6 +11,8 @@ from .sms import send_sms
 from .vendors.generic import GenericDriver
 
 BACKOFF_MAX_S = 60
+
+_log = log.Logger("modem")
 
 
 class ModemAbsent(Exception):
@@ -132,7 +135,7 @@ class ModemSupervisor:
                 self.events.emit("modem_absent", port=self.cfg["modem"]["port"], error=exc_text(e))
                 self._absent_reported = True
             except Exception as e:  # a bug in a parser must not kill the agent: log, reopen
-                print("wanwatch: modem loop error:", exc_text(e))
+                _log.error("loop error: %s", exc_text(e))
             self._close()
             self.state = "absent"
             await asyncio.sleep(1)
@@ -179,7 +182,7 @@ class ModemSupervisor:
                 if r is not None and hasattr(r, "send"):
                     await r
         except Exception as e:
-            print("wanwatch: recovery step failed:", exc_text(e))
+            _log.warning("recovery step failed: %s", exc_text(e))
 
     async def _serve(self):
         await self._setup()
@@ -243,7 +246,7 @@ class ModemSupervisor:
             try:
                 fn(line)
             except Exception as e:
-                print("wanwatch: URC subscriber failed:", exc_text(e))
+                _log.error("URC subscriber failed: %s", exc_text(e))
 
     async def _setup(self):
         probe = GenericDriver(self.at, self.clock)

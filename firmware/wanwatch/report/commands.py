@@ -18,7 +18,7 @@
 # over its 4 KiB packet limit) is answered by too_large() with the id found in its first bytes, if
 # any: unverified, it only addresses the answer.
 from . import hmac256
-from .. import store
+from .. import log, store
 from ..compat import asyncio, exc_text, loads
 from ..names import is_name
 
@@ -27,6 +27,8 @@ MAX_NONCES = 64
 ID_HEAD = 128  # bytes at the start of a too-large payload searched for its "id"
 HANDLER_TIMEOUT_S = 60
 FIELDS = ("id", "ts", "nonce", "cmd", "args", "sig")
+
+_log = log.Logger("commands")
 
 # read-only AT queries the `at` command may run; anything else is refused
 DEFAULT_AT_ALLOW = (
@@ -309,5 +311,5 @@ class Commands:
                     fields["error"] = err[:120]
                 self.events.emit("command", **fields)
             except Exception as e:
-                print("wanwatch: command event failed:", exc_text(e))
+                _log.error("event failed: %s", exc_text(e))
         return doc

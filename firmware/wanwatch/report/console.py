@@ -2,10 +2,12 @@
 # Commands: `status` (the 80-column table), `status --json` (one JSON line, what
 # `wanwatch-host console` reads), `events`, `help`. `wanwatch status ...` is accepted too, so the
 # host tool speaks the same words to a router's shell and to a board.
-from ..compat import asyncio, dumps
+from .. import log
+from ..compat import asyncio, dumps, exc_text
 
 HELP = "commands: status [--json] | events | help"
 _agent = None  # set by the agent on boards so the REPL's status() sees the live state
+_log = log.Logger("console")
 
 
 def handle(line, get_status, get_events=None):
@@ -55,7 +57,7 @@ class LineConsole:
             try:
                 raw = await reader.readline()
             except Exception as e:
-                print("wanwatch: console:", type(e).__name__, e)
+                _log.warning(exc_text(e))
                 await asyncio.sleep(5)
                 continue
             if not raw:

@@ -16,6 +16,7 @@
 # beyond it they are dropped (counted, logged once a minute) before any task or buffer is made for
 # them. Results of commands that ran always go out (signed, nonce-limited by commands.py). An
 # oversize retained command is answered once, not again after every reconnect.
+from .. import log
 from ..compat import asyncio, dumps, exc_text
 from .mqtt.client import DNS_TIMEOUT_S, Budget, MQTTClient
 from ..names import is_ip
@@ -26,8 +27,7 @@ REJECTS_PER_MIN = 10
 EVENT_STATUS_DELAY_S = 2
 
 
-def _log(msg):
-    print("wanwatch: mqtt: " + msg[:200])
+_log = log.Logger("mqtt")
 
 
 def outbox_for(cfg, new_boot=True):
@@ -116,7 +116,7 @@ class Reporter:
             self.outbox.append(ev)
         except OSError as e:  # flash full/failing: the event is lost, say so
             self.outbox.dropped += 1
-            _log("outbox write failed: " + exc_text(e))
+            _log.error("outbox write failed: %s", exc_text(e))
         # an event means the state changed: refresh the retained status soon (coalesced), so a
         # controller never shows a status older than the last event
         soon = self.clock.monotonic() + EVENT_STATUS_DELAY_S
@@ -132,12 +132,12 @@ class Reporter:
         self._birth_due = True
         self._down_since = None
         self._wake.set()
-        _log("connected to %s:%s" % (self.mqtt_cfg["host"], self.mqtt_cfg["port"]))
+        _log.info("connected to %s:%s", self.mqtt_cfg["host"], self.mqtt_cfg["port"])
 
     def _on_down(self, reason):
         if self._down_since is None:
             self._down_since = self.clock.monotonic()
-        _log("link down: " + str(reason))
+        _log.warning("link down: %s", reason)
 
     def _on_message(self, topic, payload):
         if topic != self.base + "/cmd":
@@ -169,7 +169,7 @@ class Reporter:
             return self._reply(doc)
         self.rejects_dropped += 1
         if self._rejects.missed == 1:
-            _log("more than %d rejected commands a minute: further answers dropped" % REJECTS_PER_MIN)
+            _log.warning("more than %d rejected commands a minute: further answers dropped", REJECTS_PER_MIN)
         return None
 
     async def _run_command(self, payload):
@@ -186,7 +186,7 @@ class Reporter:
         try:
             await self.client.publish(self.base + "/cmd/result", dumps(doc), False, 1)
         except Exception as e:
-            _log("command result not sent: " + exc_text(e))
+            _log.warning("command result not sent: %s", exc_text(e))
 
     def _metered(self, doc):
         active = doc.get("active_link") if isinstance(doc, dict) else None
@@ -264,7 +264,7 @@ class Reporter:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                _log("publisher: " + exc_text(e))
+                _log.error("publisher: %s", exc_text(e))
                 await asyncio.sleep(1)
 
     async def run(self):
@@ -280,7 +280,7 @@ class Reporter:
                 await self.client.publish(self.base + "/state", b"offline", True, 1)
             await self.client.disconnect()
         except Exception as e:
-            _log("stop: " + exc_text(e))
+            _log.warning("stop: %s", exc_text(e))
 
     async def once(self, status_doc, timeout):
         """--once: connect, publish the retained status, disconnect, all within timeout s.
@@ -297,7 +297,7 @@ class Reporter:
         try:
             return bool(await asyncio.wait_for(go(), timeout))
         except Exception as e:
-            _log("once: " + exc_text(e))
+            _log.warning("broker not reached: %s", exc_text(e))
             return False
         finally:
             c._dead("once done")

@@ -5,12 +5,14 @@
 # send_sms(number, text). Rate limit, shared by both: at most max_per_day alerts in any rolling
 # 24 h, persisted (so a crash/restart loop cannot spam), the slot recorded before sending for the
 # same reason; one event is never texted twice.
-from .. import store
+from .. import log, store
 from ..compat import asyncio, exc_text
 
 DAY_S = 86400
 SEND_TIMEOUT_S = 60
 DEFAULT_EVENTS = ("failover", "usage_threshold", "usage_forecast")
+
+_log = log.Logger("sms")
 
 
 class SmsAlert:
@@ -93,7 +95,7 @@ class SmsAlert:
         self._prune(self.clock.time())
         if len(self.sent) >= self.max_per_day:
             self.suppressed += 1
-            print("wanwatch: at-cap SMS suppressed: %d sent in 24 h (sms.max_per_day)" % len(self.sent))
+            _log.warning("at-cap SMS suppressed: %d sent in 24 h (sms.max_per_day)", len(self.sent))
             return None
         cap = ev.get("cap_bytes")
         text = ("wanwatch %s: backup SIM at %s%% of its %s MB cap" % (
@@ -108,7 +110,7 @@ class SmsAlert:
         try:
             store.write_json(self.path, {"sent": self.sent})
         except OSError as e:
-            print("wanwatch: sms state not saved:", exc_text(e))
+            _log.warning("state not saved: %s", exc_text(e))
 
     async def send(self, text, ev=None):
         """Send text to every number (each bounded by a timeout); records an sms_sent event."""
@@ -118,7 +120,7 @@ class SmsAlert:
                 await asyncio.wait_for(self.send_sms(n, text), SEND_TIMEOUT_S)
                 ok += 1
             except Exception as e:
-                print("wanwatch: sms to %s failed: %s" % (n, exc_text(e)))
+                _log.warning("to %s failed: %s", n, exc_text(e))
         if self.events is not None:
             self.events.emit("sms_sent", numbers=len(self.numbers), ok=ok,
                              about=(ev or {}).get("type"), about_seq=(ev or {}).get("seq"))

@@ -8,7 +8,8 @@ SIGNAL_KEYS = ("rat", "csq", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db", "band
 USAGE_KEYS = ("iccid", "rx_bytes", "tx_bytes", "total_bytes", "cap_bytes", "used_pct", "cycle_start",
               "cycle_end", "forecast_exhaustion", "own_bytes", "remaining_bytes", "carrier_used_bytes",
               "carrier_remaining_bytes", "carrier_at", "forecast_rate_bps")
-LINK_KEYS = ("state", "active", "rtt_ms", "loss_pct", "ipv4", "ipv6", "note")
+LINK_KEYS = ("state", "active", "rtt_ms", "loss_pct", "ipv4", "ipv6", "dns", "http", "captive", "bandwidth", "weak",
+             "note")
 BUDGET_KEYS = ("state", "rate_mbps", "step_pct", "reason", "since", "override", "error")
 
 

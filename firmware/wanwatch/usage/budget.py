@@ -23,6 +23,7 @@
 # Pure core: settings (BUDGET_DEFAULTS, check_budget), step_for (which rate applies at a used
 # share), BudgetCore (config + remote override -> wanted limit), the command lines and the parsers of `tc`/`ip` output. Edge: BudgetPolicy (one task; commands through sysrun.run,
 # names through the non-blocking dns.Resolver).
+from .. import log
 from ..names import ip_family, is_name
 
 HANDLE = "5757"
@@ -359,8 +360,7 @@ def parse_read(lines):
 
 
 # --- edge ----------------------------------------------------------------------------------------
-def _log(msg):
-    print("wanwatch: budget: " + msg[:200])
+_log = log.Logger("budget")
 
 
 class BudgetPolicy:
@@ -440,14 +440,14 @@ class BudgetPolicy:
         try:
             await self.clear_stale()
         except Exception as e:
-            _log("start: %s" % e)
+            _log.warning("start: %s", e)
         while True:
             self._kicked = False
             try:
                 await self.tick()
             except Exception as e:
                 from ..compat import exc_text
-                _log("tick: " + exc_text(e))
+                _log.warning("tick: %s", exc_text(e))
             if not self._kicked:  # a kick during the tick is not lost
                 await self._wake.wait(self.s["check_s"])
 
@@ -527,7 +527,7 @@ class BudgetPolicy:
             try:
                 addrs, _ = await self.resolver.lookup_all(n)
             except (DNSError, OSError) as e:
-                _log("allow %s: %s (keeping %d known addresses)" % (n, e, len(self.resolved.get(n, ()))))
+                _log.warning("allow %s: %s (keeping %d known addresses)", n, e, len(self.resolved.get(n, ())))
                 continue
             got = []
             for a in addrs[:MAX_ADDRS]:

@@ -16,6 +16,7 @@
 #              decimal like the cap (1 MB = 10^6 bytes), KiB/MiB/GiB binary
 # searched anywhere in the reply (the first place it matches wins); exactly one {num}; without
 # {unit} the number is in `unit` (default MB). Work per reply is bounded (MATCH_BUDGET steps).
+from .. import log
 from ..compat import asyncio, exc_text
 
 LIT, WS, ANY, NUM, UNIT = 0, 1, 2, 3, 4
@@ -40,8 +41,7 @@ MAX_INBOX = 4      # +CMTI notifications kept while waiting
 MAX_CANDIDATES = 3  # SMS read per attempt
 
 
-def _log(msg):
-    print("wanwatch: usage: calibration: " + msg[:200])
+_log = log.Logger("usage: calibration")
 
 
 def clip(text, n=80):
@@ -398,7 +398,7 @@ class Calibrator:
             try:
                 await self.step()
             except Exception as e:  # a modem gone mid-exchange, a parser bug: log, go on
-                _log("failed: " + exc_text(e))
+                _log.warning("failed: %s", exc_text(e))
 
     async def step(self):
         """One look: ask the carrier if due. Returns the usage_calibrated event, False when the
@@ -418,18 +418,18 @@ class Calibrator:
     def _apply(self, e, text):
         n = extract(e["toks"], text, e["unit"])
         if n is None:
-            _log("%s reply does not match the pattern, ledger unchanged: %s" % (e["method"], clip(text)))
+            _log.warning("%s reply does not match the pattern, ledger unchanged: %s", e["method"], clip(text))
             return False
         ev = correct(self.usage, e["value"], n, e["method"])
         if ev is not None:
-            _log("carrier: %d bytes %s, %s bytes off the estimate" % (n, e["value"], ev.get("diff_bytes")))
+            _log.info("carrier: %d bytes %s, %s bytes off the estimate", n, e["value"], ev.get("diff_bytes"))
         return ev
 
     async def _ussd(self, e):
         from ..modem import messages
         r = await messages.ussd(self.modem, e["code"], e["timeout_s"])
         if r["text"] is None:
-            _log("USSD %s: %s" % (e["code"], r["error"]))
+            _log.warning("USSD %s: %s", e["code"], r["error"])
             return None
         return self._apply(e, r["text"])
 
@@ -443,7 +443,7 @@ class Calibrator:
             await m.command("AT+CNMI=2,1,0,0,0")  # new messages announced as +CMTI
             r = await m.send_sms(e["number"], e["text"])
             if not r["ok"]:
-                _log("SMS to %s not sent: %s" % (e["number"], r["error"]))
+                _log.warning("SMS to %s not sent: %s", e["number"], r["error"])
                 return None
             end = self.clock.monotonic() + e["timeout_s"]
             read = 0
@@ -457,7 +457,7 @@ class Calibrator:
                     continue
                 sender, text = msg
                 if e["sender"] and e["sender"].lower() not in (sender or "").lower():
-                    _log("SMS %d from %s is not the carrier's reply: left on the SIM" % (idx, clip(sender or "?", 20)))
+                    _log.info("SMS %d from %s is not the carrier's reply: left on the SIM", idx, clip(sender or "?", 20))
                     continue
                 read += 1
                 await messages.delete_sms(m, idx)  # replies would fill the SIM's storage
@@ -465,7 +465,7 @@ class Calibrator:
                 if ev:
                     return ev
             if not read:
-                _log("no SMS reply from %s within %d s" % (e["number"], e["timeout_s"]))
+                _log.warning("no SMS reply from %s within %d s", e["number"], e["timeout_s"])
             return False if read else None
         finally:
             self._waiting = False

@@ -9,7 +9,7 @@
 # calibration). At start both are read and, per ledger, the larger (generation, total) wins. The
 # active ledger carries the raw counter baseline it was counted up to, so a restart after a kill
 # resumes exactly where the counters are now.
-from .. import store
+from .. import log, store
 from . import cycle
 from ..compat import asyncio, exc_text
 from .counters import CounterAccumulator, read_sys, read_boot_id
@@ -94,7 +94,7 @@ def settings(cfg):
     for k, why in check_usage(u):
         k = k.split("[")[0]
         bad[k] = True
-        _log("config usage.%s %s; using %r" % (k, why, DEFAULTS.get(k)))
+        _log_once(_log.warning, "config usage.%s %s; using %r" % (k, why, DEFAULTS.get(k)))
     s = {}
     for k in DEFAULTS:
         v = u.get(k)
@@ -103,13 +103,14 @@ def settings(cfg):
     return s
 
 
+_log = log.Logger("usage")
 _last_log = [None]
 
 
-def _log(msg):
+def _log_once(say, msg):
     if msg != _last_log[0]:  # a repeating failure is logged once, not every sample
         _last_log[0] = msg
-        print("wanwatch: usage: " + msg[:200])
+        say(msg)
 
 
 def _clean(L):
@@ -299,14 +300,14 @@ class UsageTracker:
                 L = self.ledgers[0] if self.ledgers else None
                 self._flash_tot = L["rx"] + L["tx"] if L is not None else 0
             except OSError as e:
-                _log("flash save: " + exc_text(e))
+                _log_once(_log.error, "flash save: " + exc_text(e))
             self._flash_t = mono
             self._flash_mono = mono
         try:
             store.write_json(self.ram_dir + FILE, doc)
             self._ram_ver = ver
         except OSError as e:
-            _log("ram save: " + exc_text(e))
+            _log_once(_log.warning, "ram save: " + exc_text(e))
         self._ram_t = mono
 
     def save_bytes(self):
@@ -552,7 +553,7 @@ class UsageTracker:
                     try:
                         self.at_cap_hook(ev)
                     except Exception as e:
-                        _log("at_cap hook: " + exc_text(e))
+                        _log_once(_log.error, "at_cap hook: " + exc_text(e))
         fc = self._forecast(L, now)
         self._fc = fc
         if not cap or used >= cap:
@@ -698,5 +699,5 @@ class UsageTracker:
             try:
                 await self.tick()
             except Exception as e:  # a bad reading must never stop the agent
-                _log("sample failed: " + exc_text(e))
+                _log_once(_log.warning, "sample failed: " + exc_text(e))
             await asyncio.sleep(self.settings["sample_s"])

@@ -22,6 +22,7 @@
 # re-publish (the reporter's outbox does that from flash). Delivery is at-least-once.
 import random
 
+from ... import log
 from ...compat import IS_MICROPYTHON, asyncio, exc_text
 from ...names import is_ip
 from . import codec
@@ -33,6 +34,8 @@ MAX_REPUBS = 2  # DUP retransmissions of a QoS 1 message before the link is decl
 DNS_TIMEOUT_S = 5  # at most this (and at most connect_timeout) for resolving a host name
 DISCARD_LOG_MAX = 5  # discarded inbound packets logged per DISCARD_LOG_WINDOW_S, the rest counted
 DISCARD_LOG_WINDOW_S = 60
+
+_log = log.Logger("mqtt")
 
 
 def der_file(path, kind=""):
@@ -69,7 +72,7 @@ def _call(fn, *args):
         if r is not None and hasattr(r, "send"):
             asyncio.create_task(r)
     except Exception as e:
-        print("wanwatch: mqtt hook failed:", exc_text(e))
+        _log.error("hook failed: %s", exc_text(e))
 
 
 class Budget:
@@ -167,7 +170,7 @@ class MQTTClient:
         except ValueError as e:
             raise OSError(str(e))
         if r.stale != stale:
-            print("wanwatch: mqtt: %s; using the last good address %s" % (r.last_error, ip))
+            _log.warning("%s; using the last good address %s", r.last_error, ip)
         return ip
 
     def _ssl_context(self):
@@ -332,11 +335,11 @@ class MQTTClient:
     def _discard(self, why):
         """One line per discarded packet, at most DISCARD_LOG_MAX a minute (a flood is counted)."""
         self.discarded += 1
-        log = self._discard_log
-        missed = log.missed
-        if log.take():
+        budget = self._discard_log
+        missed = budget.missed
+        if budget.take():
             more = " (+%d more not logged)" % missed if missed else ""
-            print("wanwatch: mqtt: discarded inbound %s%s" % (why[:160], more))
+            _log.warning("discarded inbound %s%s", why[:160], more)
 
     async def _inbound(self, p, gen):
         """Act on one framed packet; returns why it was discarded, or None."""
@@ -487,11 +490,13 @@ class MQTTClient:
         """Stay connected forever: connect, wait for the link to die, back off, repeat. Never
         raises (only cancellation ends it)."""
         delay = BACKOFF_MIN_S
+        failed = 0  # connection attempts failed in a row: the first is a warning, the rest debug
         while not self._stopped:
             up_at = None
             try:
                 await self.connect()
                 up_at = self.clock.monotonic()
+                failed = 0
                 await self._down.wait()
             except asyncio.CancelledError:
                 self._dead("cancelled")
@@ -499,6 +504,12 @@ class MQTTClient:
             except Exception as e:
                 self._dead("connect failed: " + exc_text(e))
                 self.last_error = "connect failed: " + exc_text(e)
+                failed += 1
+                if failed == 1:
+                    _log.warning("cannot reach the broker at %s:%s: %s (retrying, backoff up to %d s)",
+                                 self.host, self.port, exc_text(e), BACKOFF_MAX_S)
+                else:
+                    _log.debug("connect attempt %d to %s:%s: %s", failed, self.host, self.port, exc_text(e))
             if self._stopped:
                 break
             if up_at is not None and self.clock.monotonic() - up_at >= STABLE_S:
