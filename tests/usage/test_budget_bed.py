@@ -63,6 +63,12 @@ def test_budget_holds_the_lan_to_its_step_spares_voip_and_goes_at_failback(tmp_p
     b = r["s1"]["budget"]
     assert b["state"] == "limited" and b["rate_mbps"] == 1.0 and b["step_pct"] == 80, b
 
+    # the limit is ours, not the carrier's: the probes (ICMP exempt, never queued behind the LAN's
+    # download) see no queue, so wwan is neither degraded nor throttled by it
+    evs = [ev for _, ev in r["agent"].events]
+    assert not [ev for ev in evs if ev["type"] in ("throttled", "bandwidth")], evs
+    assert not [ev for ev in evs if ev["type"] == "link_state" and ev["link"] == "wwan" and ev["state"] == "degraded"]
+
     for w in ("w_rate", "w_step"):  # the allowlisted VoIP-like flow, under both limits
         v = r["voip_" + w]
         print("VoIP (allowlisted) %s" % v)
