@@ -5,7 +5,8 @@ dies: failover to wwan, the limit (3 Mbit/s, 1 Mbit/s from 80 %) goes on. A LAN 
 held to the step, the allowlisted VoIP-like flow loses nothing, the ledger grows no faster than the
 limit allows and the forecast assumes the limited rate; crossing 80 % steps the rate down; the
 primary heals: failback, the limit is lifted and no qdisc of ours is left
-(tests/support/budget_traffic.budget_site runs the story, bench/bench_budget.py prints it)."""
+(tests/support/budget_traffic.budget_site runs the story, bench/bench_budget.py prints it).
+A crashed agent's limit is removed by the next start and by `wanwatch --release`."""
 import pytest
 
 from host_tools.netbed import NetBed
@@ -89,3 +90,33 @@ def test_budget_holds_the_lan_to_its_step_spares_voip_and_goes_at_failback(tmp_p
     assert r["t_li"] - r["t_fb"] < 2.0
     assert "5757" not in "".join(r["qdiscs_after"].values()), r["qdiscs_after"]
     assert r["nft_after"].count("table ") == 2  # the bed's own NAT tables, nothing added
+
+
+def test_a_crashed_agents_limit_goes_at_the_next_start_and_at_release(tmp_path):
+    import json
+    from host_tools.netbed.agent import SiteAgent, firmware_bundle, micropython, site_config
+    from tests.support.budget_traffic import kind
+
+    def ours(bed):
+        return [l for l in bed.run_router(["tc", "qdisc", "show"]).stdout.splitlines() if "5757:" in l]
+
+    with NetBed() as bed:
+        bed.broker()
+        cfg = site_config(bed, str(tmp_path), usage={"cap_mb": 1000},
+                          budget={"rate_mbps": 2, "lan_devices": ["lan"]})
+        a = SiteAgent(bed, cfg)
+        assert a.wait_until(lambda: a.seen(kind("link_state", link="wwan", state="standby")), 20), a.lines
+        bed.kill_upstream("wan")
+        assert a.wait_event(kind("budget", action="applied"), 15)
+        a.stop()  # SIGKILL: its limit stays behind
+        assert len([l for l in ours(bed) if "htb" in l]) == 2
+        b = SiteAgent(bed, cfg)  # the respawn removes it first, then judges afresh (wan still dead)
+        assert b.wait_event(kind("budget", action="lifted"), 15)[1]["reason"] == "left by an earlier run on lan,wwan"
+        assert b.wait_event(kind("budget", action="applied"), 20)[1]["reason"] == "wwan carries traffic"
+        b.stop()
+        # the service stopped: `wanwatch --release` (the init script's service_stopped) removes it
+        path = bed.write_file("rel.json", json.dumps(cfg))
+        r = bed.run_router(["env", "MICROPYPATH=%s:.frozen" % firmware_bundle(bed), micropython(), "-m", "wanwatch",
+                            "--config", path, "--release"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert ours(bed) == []
