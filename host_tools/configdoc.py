@@ -91,7 +91,7 @@ def type_text(kind, lim, uci_name=None):
         return "list (%d-%d) of objects" % (lim[1], lim[2])
     if kind == "url":
         return "plain `http://` URL, ≤ %d chars" % lim
-    return {"host": "IP address or host name", "ip": "IPv4/IPv6 address", "addr": "IPv4/IPv6 address (no %zone)",
+    return {"dest": "IP address, prefix (`a.b.c.d/n`, `x::/n`) or host name", "host": "IP address or host name", "ip": "IPv4/IPv6 address", "addr": "IPv4/IPv6 address (no %zone)",
             "prefix": "topic prefix (no `#` `+`, no `/` at either end)", "phone": "phone number (3-20 digits, `+`)",
             "ussd": "USSD code", "pattern": "pattern", "unit": "`B` `KB` `MB` `GB` `TB` `KiB` `MiB` `GiB`",
             "digits": "≤ %s digits" % (lim[1] if lim else ""), "key": "secret: text or `hex:…`, ≥ 16 bytes",

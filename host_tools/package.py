@@ -95,7 +95,7 @@ def build(out_dir=None):
     control = "\n".join([
         "Package: wanwatch",
         "Version: %s" % ver,
-        "Depends: libc, micropython, ip-full, conntrack",
+        "Depends: libc, micropython, ip-full, conntrack, tc-tiny, kmod-sched-core",
         "Source: https://example.invalid/wanwatch",
         "SourceName: wanwatch",
         "License: MIT",

@@ -32,6 +32,7 @@ class Agent:
         self.reporter = None
         self.hotplug = None
         self.carrier = None
+        self.budget = None
         self._build_parts()
 
     # --- construction -------------------------------------------------------------------------
@@ -51,6 +52,11 @@ class Agent:
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
                                   counters_source=self.modem.counters, device=self._metered_device(),
                                   iccid_source=lambda: self.modem.iccid)
+        if cfg.get("budget"):
+            from .usage.budget import BudgetPolicy  # loaded only when a budget is configured
+            self.budget = BudgetPolicy(cfg, clock, events, self.link_list, self._metered_carrying,
+                                       self.usage.status, tracker=self.usage)
+            events.subscribe(self._budget_kick)
         commands = None
         if (cfg.get("commands") or {}).get("key"):
             from .report.commands import Commands  # loaded only when a command key is configured
@@ -69,6 +75,18 @@ class Agent:
         from .report.reporter import Reporter
         self.reporter = Reporter(cfg, clock, events, self.status, self.inventory,
                                  commands=commands, sms=sms, outbox=self.outbox)
+
+    def _metered_carrying(self):
+        """The metered link carries the site's traffic (the budget policy limits it only then)."""
+        for l in self.link_list:
+            if l.name == self.links.policy.active:
+                return l.metered
+        return False
+
+    def _budget_kick(self, ev):
+        """A switch or a change of the cap: the budget policy looks at once, not at its next check."""
+        if ev["type"] in ("failover", "failback", "usage_cap_changed", "usage_reset", "usage_threshold"):
+            self.budget.kick()
 
     async def _send_sms(self, number, text):
         """SMS fallback sender: the modem layer reports failures as a result; SmsAlert counts a
@@ -107,8 +125,11 @@ class Agent:
             r = await agent.modem.command(args["command"])
             return {"final": r.final, "lines": r.lines, "code": r.code, "text": r.text}
 
-        return {"status": status, "force_failover": force_failover, "failback": failback, "set_cap": set_cap,
-                "reset_usage": reset_usage, "modem_reset": modem_reset, "reload_config": reload_config, "at": at}
+        out = {"status": status, "force_failover": force_failover, "failback": failback, "set_cap": set_cap,
+               "reset_usage": reset_usage, "modem_reset": modem_reset, "reload_config": reload_config, "at": at}
+        if self.budget is not None:
+            out["budget"] = self.budget.command  # lift / set / resume until failback or rollover
+        return out
 
     def reload_config(self):
         """Validate the config file again; apply it by a clean restart (procd respawns us), because
@@ -147,7 +168,8 @@ class Agent:
         return statusdoc.build(
             self.cfg["device_id"], self.clock.time(), self.clock.monotonic() - self.started,
             modem=self.modem.status(), links=self.links.status(), usage=self.usage.status(),
-            mqtt=self.reporter.status(), link_names=[l.name for l in self.link_list])
+            mqtt=self.reporter.status(), link_names=[l.name for l in self.link_list],
+            budget=self.budget.status() if self.budget is not None else None)
 
     def inventory(self):
         from . import VERSION
@@ -205,6 +227,8 @@ class Agent:
                  self._status_file_loop(), self.hotplug.run()]
         if self.carrier is not None:
             parts.append(self.carrier.run())
+        if self.budget is not None:
+            parts.append(self.budget.run())
         import os
         if os.getenv("WANWATCH_MEMSTAT"):  # benchmarks: peak heap use, printed periodically
             parts.append(_memstat(float(os.getenv("WANWATCH_MEMSTAT"))))
@@ -216,6 +240,11 @@ class Agent:
         while not self._restart:
             await asyncio.sleep(1)
         log.info("config reload: restarting")
+        if self.budget is not None:
+            try:  # the next run may have no budget (or another): leave no limit behind
+                await self.budget.release()
+            except Exception as e:
+                log.warning("budget release: " + exc_text(e))
         try:
             await asyncio.wait_for(self.reporter.stop(), 5)
         except Exception as e:

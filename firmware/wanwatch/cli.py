@@ -6,7 +6,8 @@
 #   wanwatch --config FILE --print-config   the validated config as JSON, every default filled
 #                                       in, secrets (mqtt.password, commands.key) masked
 #   wanwatch --config FILE --release    remove the agent's routing (rules, tables): traffic falls
-#                                       back to the main table (the init script's service_stopped)
+#                                       back to the main table (the init script's service_stopped);
+#                                       and the budget policy's rate limit
 #   wanwatch status [--json] [--run-dir DIR]   show the running agent's status (router / console)
 #   wanwatch --version
 # Exit codes: 0 ok, 1 runtime failure (e.g. modem port cannot be opened with --once), 2 usage/config.
@@ -75,12 +76,20 @@ def _forget_startup_modules(names=STARTUP_ONLY):
 
 
 def _release(cfg):
-    """Take the agent's routing away (it is stopped): the kernel's main table decides again."""
+    """Take the agent's routing away (it is stopped): the kernel's main table decides again; and
+    the budget policy's rate limit, if one is in force (whether a budget is configured or not: it
+    may have been removed from the config since)."""
     from . import store
     from .failover.actuator import make_actuator
     from .compat import asyncio
     store.makedirs(cfg["run_dir"])
-    return 0 if asyncio.run(make_actuator(cfg).release()) else 1
+    ok = asyncio.run(make_actuator(cfg).release())
+    if cfg.get("actuator", "none") != "none":
+        from .sysrun import run
+        from .usage.budget import release_devices, clear_cmds
+        rc, _ = asyncio.run(run("\n".join(clear_cmds(release_devices(cfg))), cfg["run_dir"], 5.0))
+        ok = ok and rc == 0
+    return 0 if ok else 1
 
 
 def main(argv):

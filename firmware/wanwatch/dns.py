@@ -377,30 +377,47 @@ class Resolver:
             a = hosts_address(name, self.hosts)
             if a is not None:
                 return a, self.min_ttl
-        servers = self.servers or nameservers(self.resolv_conf) or ["127.0.0.1"]
-        deadline = self.clock.monotonic() + self.timeout
-        tries = [s for _ in range(self.attempts) for s in servers]
-        err = "no answer"
+        tries, deadline = self._tries()
         for qtype in (A, AAAA):
-            nodata = False
-            for i in range(len(tries)):
-                left = deadline - self.clock.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    addrs, ttl = await self._ask(tries[i], qname, qtype, left / (len(tries) - i))
-                except NXDomain:
-                    raise
-                except (DNSError, OSError) as e:
-                    err = "server %s: %s" % (tries[i], e)
-                    continue
-                if addrs:
-                    return addrs[0], ttl
-                nodata = True  # the name exists without records of this type: ask for the other
-                break
-            if not nodata:
-                raise DNSError(err)
+            addrs, ttl = await self._first_answer(tries, qname, qtype, deadline, 1)
+            if addrs:
+                return addrs[0], ttl
+            # the name exists without records of this type: ask for the other
         raise DNSError("no A or AAAA record")
+
+    async def lookup_all(self, name):
+        """Every address of a host name (A records, then AAAA; at most MAX_ADDRS of each) and the
+        smallest TTL, uncached, within timeout: ([], 0) when it has none; DNSError when no server
+        answered. For allowlists, where one address of several is not enough."""
+        if is_ip(name):
+            return [name], self.max_ttl
+        qname = encode_name(name)
+        tries, deadline = self._tries()
+        a, ta = await self._first_answer(tries, qname, A, deadline, 2)  # AAAA keeps half the time
+        b, tb = await self._first_answer(tries, qname, AAAA, deadline, 1)
+        ttls = ([ta] if a else []) + ([tb] if b else [])
+        return a + b, (min(ttls) if ttls else 0)
+
+    def _tries(self):
+        servers = self.servers or nameservers(self.resolv_conf) or ["127.0.0.1"]
+        return [s for _ in range(self.attempts) for s in servers], self.clock.monotonic() + self.timeout
+
+    async def _first_answer(self, tries, qname, qtype, deadline, parts):
+        """(addresses, ttl) of the first server in tries that answers, within 1/parts of the time
+        left; NXDomain at once; DNSError when none answered."""
+        end = self.clock.monotonic() + (deadline - self.clock.monotonic()) / parts
+        err = "no answer"
+        for i in range(len(tries)):
+            left = end - self.clock.monotonic()
+            if left <= 0:
+                break
+            try:
+                return await self._ask(tries[i], qname, qtype, left / (len(tries) - i))
+            except NXDomain:
+                raise
+            except (DNSError, OSError) as e:
+                err = "server %s: %s" % (tries[i], e)
+        raise DNSError(err)
 
     async def _ask(self, server, qname, qtype, wait):
         """Query one server, wait up to `wait` s for its answer; parse() result or an error."""

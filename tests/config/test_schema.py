@@ -33,6 +33,7 @@ BASE = {
                               {"method": "sms", "number": "22555", "pattern": "used {num} {unit}"}]},
     "mqtt": {"ca": "/etc/wanwatch/ca.pem"},  # so that tls may be true
     "sms": {"numbers": ["+4917000000001"]},  # so that usage.at_cap_action may be alert_sms
+    "actuator": "openwrt", "budget": {"steps": [{"at_pct": 80, "rate_mbps": 1}]},  # a budget: routing, metered
 }
 
 class _Empty:
@@ -56,6 +57,7 @@ SAMPLES = {
     "key": lambda lim: ("hex:00112233445566778899aabbccddeeff", ["short", "hex:zz"]),
     "at": lambda lim: ("AT+CSQ", ["CSQ", "AT\x01"]),
     "bool": lambda lim: (None, ["maybe", "2"]),  # valid: the other one (below)
+    "dest": lambda lim: ("2001:db8::/32", ["10.0.0.0/33", "pay;rm"]),
     "url": lambda lim: ("http://192.0.2.10:8080/x?y=1", ["https://192.0.2.10/", "ftp://x/", "http://a b/"]),
 }
 
@@ -143,7 +145,8 @@ def cases():
 EXPECT = {"usage.calibration.0.code=empty": "error",
           # a dns check needs its name and resolver, an http check its URL
           "links.0.checks.0.name=empty": "error", "links.0.checks.0.resolver=empty": "error",
-          "links.0.checks.1.url=empty": "error"}
+          "links.0.checks.1.url=empty": "error",
+          "actuator=empty": "error"}  # the budget needs a routing actuator
 
 
 def with_value(path, value, empty=EMPTY):
@@ -183,7 +186,7 @@ def to_uci(raw):
     for e in schema.TOP:
         if e[1] == "section" and e[0] in raw:
             out.append("config %s '%s'" % (e[0], e[0]))
-            _lines(raw[e[0]], out, skip=("calibration",))
+            _lines(raw[e[0]], out, skip=("calibration", "steps"))
     checks = []
     for link in raw.get("links") or ():
         out.append("config link %s" % _quote(link["name"]))
@@ -197,6 +200,9 @@ def to_uci(raw):
         _lines(c, out)
     for i, c in enumerate((raw.get("usage") or {}).get("calibration") or ()):
         out.append("config calibration 'c%d'" % i)
+        _lines(c, out)
+    for i, c in enumerate((raw.get("budget") or {}).get("steps") or ()):
+        out.append("config step 's%d'" % i)
         _lines(c, out)
     return "\n".join(out) + "\n"
 
@@ -312,6 +318,8 @@ def test_shipped_uci_lists_every_option():
             assert path[-1] == "name" or any(path[-1] in l for l in raw["links"]), path
         elif path[:2] == ("usage", "calibration"):  # in one of the calibrations
             assert any(path[-1] in c for c in raw["usage"]["calibration"]), path
+        elif path[:2] == ("budget", "steps"):  # in one of the steps
+            assert any(path[-1] in c for c in raw["budget"]["steps"]), path
         else:
             assert path[-1] in (raw[path[0]] if len(path) == 2 else raw), path
 

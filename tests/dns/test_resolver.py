@@ -296,3 +296,22 @@ def test_ipv6_server():
         assert resolve(r, "broker.test") == "127.0.0.1"
     finally:
         good.stop()
+
+
+def test_lookup_all_gives_every_address_of_both_families():
+    """The budget policy's allowlist needs all of a name's addresses, not the first."""
+    good = Dnsmasq((("pay.test", "127.0.0.7", "2001:db8::7"), ("pay.test", "127.0.0.8", None),
+                    ("v6only.test", None, "2001:db8::5")), (("cdn.test", "pay.test"),), ttl=300).start()
+    try:
+        r = Resolver(Clock(), servers=["127.0.0.1"], port=good.port, timeout=TIMEOUT, hosts=None)
+        addrs, ttl = asyncio.run(r.lookup_all("cdn.test"))
+        assert sorted(addrs) == ["127.0.0.7", "127.0.0.8", "2001:db8::7"] and 0 < ttl <= 300
+        assert asyncio.run(r.lookup_all("v6only.test"))[0] == ["2001:db8::5"]
+        assert asyncio.run(r.lookup_all("10.9.0.20"))[0] == ["10.9.0.20"]
+        with pytest.raises(NXDomain):
+            asyncio.run(r.lookup_all("nothere.test"))
+    finally:
+        good.stop()
+    dead = Resolver(Clock(), servers=["127.0.0.1"], port=free_udp_port(), timeout=0.5, hosts=None)
+    with pytest.raises(DNSError):
+        asyncio.run(dead.lookup_all("pay.test"))

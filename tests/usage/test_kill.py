@@ -67,7 +67,7 @@ class FakeCounter(threading.Thread):
 
 def start(cfg_path, bundle, mode):
     env = dict(os.environ, MICROPYPATH=bundle + ":.frozen")
-    return subprocess.Popen([paths.micropython(), "-X", "heapsize=64K", os.path.join(paths.TESTS, "usage", "mpy_driver.py"),
+    return subprocess.Popen([paths.micropython(), "-X", "heapsize=128K", os.path.join(paths.TESTS, "usage", "mpy_driver.py"),
                              cfg_path, mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -10,7 +10,7 @@ from wanwatch.usage import tracker as U
 
 KEYS = {"iccid", "rx_bytes", "tx_bytes", "total_bytes", "cap_bytes", "used_pct", "cycle_start",
         "cycle_end", "forecast_exhaustion", "own_bytes", "remaining_bytes", "carrier_used_bytes",
-        "carrier_remaining_bytes", "carrier_at"}
+        "carrier_remaining_bytes", "carrier_at", "forecast_rate_bps"}
 
 
 def test_status_shape_before_and_after_samples(tmp_path):
@@ -27,7 +27,8 @@ def test_status_shape_before_and_after_samples(tmp_path):
     assert st == {"iccid": r.iccid, "rx_bytes": 3000, "tx_bytes": 1000, "total_bytes": 4000, "cap_bytes": None,
                   "used_pct": None, "cycle_start": ep(2026, 11, 1), "cycle_end": ep(2026, 12, 1),
                   "forecast_exhaustion": None, "own_bytes": 0, "remaining_bytes": None,
-                  "carrier_used_bytes": None, "carrier_remaining_bytes": None, "carrier_at": None}
+                  "carrier_used_bytes": None, "carrier_remaining_bytes": None, "carrier_at": None,
+                  "forecast_rate_bps": None}
     r2 = Rig(tmp_path / "b", cap_mb=1)
     r2.traffic(0)
     r2.traffic(250_000)

@@ -122,6 +122,10 @@ def _check(kind, lim, v):
         from ..failover.checks import parse_url
         if not isinstance(v, str) or len(v) > lim or parse_url(v) is None:
             return "must be a plain http:// URL (no TLS) of at most %d characters" % lim
+    elif kind == "dest":
+        from ..usage.budget import is_host, is_prefix
+        if is_prefix(v) is None and not is_host(v):
+            return "must be an IP address, a prefix or a host name (a.b.c.d/n, x::/n: prefixes)"
     elif kind == "key":
         from ..report.hmac256 import parse_key
         if parse_key(v) is None:
@@ -219,6 +223,19 @@ def _between(src, cfg):
             raise ConfigError(src, "usage.thresholds", "alert_sms acts at a threshold of 100 or more: add 100")
         if not cfg["sms"]["numbers"]:
             raise ConfigError(src, "usage.at_cap_action", "alert_sms needs sms.numbers (the SMS fallback's recipients)")
+    b = cfg["budget"]
+    if b["rate_mbps"] is not None or b["steps"]:
+        seen = []
+        for i in range(len(b["steps"] or ())):
+            p = b["steps"][i]["at_pct"]
+            if p in seen:
+                raise ConfigError(src, "budget.steps[%d].at_pct" % i, "two steps at %s%%" % p)
+            seen.append(p)
+        if cfg["actuator"] not in ("openwrt", "linux-route"):
+            raise ConfigError(src, "actuator", "must be openwrt or linux-route with a budget (none changes nothing "
+                                               "on the router)")
+        if not [l for l in links if l["metered"]]:
+            raise ConfigError(src, "budget", "needs a metered link (links[].metered: true)")
     m = cfg["mqtt"]
     if m["port"] is None:
         m["port"] = 8883 if m["tls"] else 1883

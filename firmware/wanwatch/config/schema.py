@@ -2,7 +2,7 @@
 # the config is declared once, in its area's schema module next to the code that uses it:
 #   modem/schema.py      modem.*, recovery.*
 #   failover/schema.py   links[], probe.*, failover.*
-#   usage/schema.py      usage.*, usage.calibration[]
+#   usage/schema.py      usage.*, usage.calibration[], budget.*
 #   report/schema.py     mqtt.*, commands.*, sms.*, console.*
 #   this file            the top-level keys, which name the sections above
 # From these tables come the JSON validation (config/__init__.py), the UCI typing (uci.py), the
@@ -50,6 +50,8 @@ TOP = (
     ("probe", "section", None, failover.PROBE),  # health checks of the links
     ("failover", "section", None, failover.FAILOVER),  # when to switch and when to come back
     ("usage", "section", None, usage.USAGE),  # the backup SIM's data usage and cap
+    ("budget", "section", None, usage.BUDGET),  # a backup that lasts: the LAN's rate limit while on the metered
+    # link
     ("mqtt", "section", None, report.MQTT),  # the broker and what is sent there
     ("commands", "section", None, report.COMMANDS),  # signed remote commands
     ("sms", "section", None, report.SMS),  # SMS fallback while the broker is unreachable

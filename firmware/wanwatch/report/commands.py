@@ -49,6 +49,7 @@ SCHEMAS = {
     "modem_reset": (),
     "reload_config": (),
     "at": (("command", "at", True),),
+    "budget": (("action", "budget", True), ("rate_kbit", "budget", False), ("steps", "budget", False)),
 }
 
 
@@ -214,6 +215,9 @@ class Commands:
         for k in args:
             if k not in names:
                 return "unknown argument %r for %s" % (k[:32], cmd)
+        if cmd == "budget":  # the budget policy owns its command's rules
+            from ..usage.budget import check_command
+            return check_command(args)
         for name, kind, required in schema:
             if name not in args:
                 if required:

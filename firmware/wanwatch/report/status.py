@@ -7,9 +7,10 @@ NETWORK_KEYS = ("operator", "mcc", "mnc", "registration", "registered")
 SIGNAL_KEYS = ("rat", "csq", "rssi_dbm", "rsrp_dbm", "rsrq_db", "sinr_db", "band", "cell_id", "tac", "pci", "earfcn")
 USAGE_KEYS = ("iccid", "rx_bytes", "tx_bytes", "total_bytes", "cap_bytes", "used_pct", "cycle_start",
               "cycle_end", "forecast_exhaustion", "own_bytes", "remaining_bytes", "carrier_used_bytes",
-              "carrier_remaining_bytes", "carrier_at")
+              "carrier_remaining_bytes", "carrier_at", "forecast_rate_bps")
 LINK_KEYS = ("state", "active", "rtt_ms", "loss_pct", "ipv4", "ipv6", "dns", "http", "captive", "bandwidth", "weak",
              "note")
+BUDGET_KEYS = ("state", "rate_mbps", "step_pct", "reason", "since", "override", "error")
 
 
 def _pick(src, keys):
@@ -27,10 +28,11 @@ def signal_block(src):
     return out
 
 
-def build(device_id, ts, uptime_s, modem=None, links=None, usage=None, mqtt=None, link_names=()):
+def build(device_id, ts, uptime_s, modem=None, links=None, usage=None, mqtt=None, link_names=(), budget=None):
     """modem: {"modem","sim","network","signal"} fragments; links: {"links", "active_link"};
     usage: usage fragment; mqtt: {"connected","queued","dropped"}; link_names: the configured
-    links, so every one appears even before the prober has run."""
+    links, so every one appears even before the prober has run; budget: the budget policy's fragment
+    (null when no budget is configured)."""
     modem = modem or {}
     links = links or {}
     link_map = {}
@@ -53,4 +55,5 @@ def build(device_id, ts, uptime_s, modem=None, links=None, usage=None, mqtt=None
         "usage": _pick(usage, USAGE_KEYS),
         "mqtt": {"connected": bool(m.get("connected")), "queued": int(m.get("queued") or 0),
                  "dropped": int(m.get("dropped") or 0)},
+        "budget": _pick(budget, BUDGET_KEYS) if budget is not None else None,
     }

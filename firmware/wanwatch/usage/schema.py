@@ -54,3 +54,22 @@ USAGE = (
     ("calibration", "entries", None, (CALIBRATION, 1, 4, "calibration")),  # carrier calibrations (UCI: one `config
     # calibration '<name>'` section each); null: none
 )
+
+BUDGET_STEP = (
+    ("at_pct", "!pos", None, 1000),  # from this share of the cap on ...
+    ("rate_mbps", "!num", None, (0.064, 10000)),  # ... this limit (the highest step reached applies)
+)
+
+BUDGET = (
+    ("rate_mbps", "num", None, (0.064, 10000)),  # LAN rate limit on the metered link while it carries traffic
+    # (each direction); null: none until a step applies
+    ("steps", "entries", None, (BUDGET_STEP, 0, 8, "step")),  # the limit as the cap fills (UCI: one `config step
+    # '<name>'` section each)
+    ("allow", "list", (), ("dest", None, 0, 16)),  # destinations never limited (the card terminal's, the VoIP
+    # provider's): addresses, prefixes (a.b.c.d/n, x::/n) or host names
+    ("lan_devices", "list", ("br-lan",), ("name", 15, 1, 4)),  # LAN-side devices whose egress carries the
+    # downloads
+    ("upload", "bool", True, None),  # also limit uploads (egress of the metered link's device)
+    ("check_s", "num", 5, (0.1, 3600)),  # period of the re-check of the used share of the cap
+    ("resolve_s", "num", 300, (1, 86400)),  # period of the re-resolution of allowlisted host names
+)

@@ -143,6 +143,21 @@ def total_of(doc_list):
     return (ls[0]["rx"] + ls[0]["tx"]) if ls else 0
 
 
+def limited_rate(rate, rx, tx, limit):
+    """The burn rate (bytes/s) a forecast may assume under a rate limit (budget policy): the
+    observed rate split by the ledger's rx/tx share, each direction no faster than its limit
+    (bytes/s; None = that direction is not limited). A forecast from the unlimited past would
+    run out far too early."""
+    if not limit or rate is None:
+        return rate
+    tot = rx + tx
+    share = rx / tot if tot > 0 else 1.0
+    out = 0.0
+    for part, lim in ((rate * share, limit[0]), (rate * (1.0 - share), limit[1])):
+        out += part if lim is None or part < lim else lim
+    return out
+
+
 class UsageTracker:
     def __init__(self, cfg, clock, events, ram_dir, flash_dir, counters_source=None, device=None,
                  iccid_source=None, boot_id="auto"):
@@ -156,6 +171,7 @@ class UsageTracker:
         self.iccid_source = iccid_source
         self.boot_id = read_boot_id() if boot_id == "auto" else boot_id
         self.at_cap_hook = None  # optional fn(event) for usage.at_cap_action = "alert_sms"
+        self.rate_limit = None   # (rx, tx) bytes/s the budget policy holds the metered link to, or None
         c = self.settings["cap_mb"]
         self.cfg_cap = int(c * MB) if c else None
         self.max_bps = self.settings["max_rate_mbps"] * 125000  # bytes per second
@@ -414,7 +430,7 @@ class UsageTracker:
         cov = now - start
         if cov < MIN_OBS_S:
             return None
-        return tot / cov
+        return limited_rate(tot / cov, L["rx"], L["tx"], self.rate_limit)
 
     def _forecast(self, L, now):
         cap = self._cap(L)
@@ -582,7 +598,8 @@ class UsageTracker:
             return {"iccid": None, "rx_bytes": None, "tx_bytes": None, "total_bytes": None,
                     "cap_bytes": cap, "used_pct": None, "cycle_start": s, "cycle_end": e,
                     "forecast_exhaustion": None, "own_bytes": None, "remaining_bytes": None,
-                    "carrier_used_bytes": None, "carrier_remaining_bytes": None, "carrier_at": None}
+                    "carrier_used_bytes": None, "carrier_remaining_bytes": None, "carrier_at": None,
+                    "forecast_rate_bps": None}
         tot = L["rx"] + L["tx"]
         c = L["cal"]
         return {"iccid": L["iccid"], "rx_bytes": L["rx"], "tx_bytes": L["tx"],
@@ -590,7 +607,13 @@ class UsageTracker:
                 "cycle_start": L["start"], "cycle_end": L["end"], "forecast_exhaustion": self._fc,
                 "own_bytes": L["own"], "remaining_bytes": (cap - tot if tot < cap else 0) if cap else None,
                 "carrier_used_bytes": self._used(L) if c is not None and c[2] is not None else None,
-                "carrier_remaining_bytes": self._carrier_rem(L, cap), "carrier_at": c[0] if c else None}
+                "carrier_remaining_bytes": self._carrier_rem(L, cap), "carrier_at": c[0] if c else None,
+                "forecast_rate_bps": self._forecast_rate(L)}
+
+    def _forecast_rate(self, L):
+        """Bytes/s the forecast assumes (the observed burn, held to the budget limit), or None."""
+        r = self._rate(L, int(self.clock.time()))
+        return int(r) if r else None
 
     async def read_counters(self):
         """(rx, tx, source, gen) from the configured source, or None when nothing is readable."""
