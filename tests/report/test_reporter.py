@@ -292,7 +292,13 @@ def test_micropython_device_streams_through_broker_restart(tmp_path):
         b.stop()
         time.sleep(1.5)
         b.start()
-        wait(lambda: len({json.loads(p)["seq"] for _, p, _ in msgs}) >= 61, 30, "all events")
+        try:
+            wait(lambda: len({json.loads(p)["seq"] for _, p, _ in msgs}) >= 61, 30, "all events")
+        except AssertionError:  # say what the device saw (a MemoryError, a refused connect...)
+            dev.kill()
+            out, err = dev.communicate()
+            got = sorted({json.loads(p)["seq"] for _, p, _ in msgs})
+            raise AssertionError("controller got seq %s\ndevice stdout:\n%s\nstderr:\n%s" % (got, out, err[-2000:]))
         ctl = Controller()
         for _, pl, _ in msgs:
             ctl.feed(json.loads(pl))

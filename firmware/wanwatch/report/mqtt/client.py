@@ -34,6 +34,7 @@ MAX_REPUBS = 2  # DUP retransmissions of a QoS 1 message before the link is decl
 DNS_TIMEOUT_S = 5  # at most this (and at most connect_timeout) for resolving a host name
 DISCARD_LOG_MAX = 5  # discarded inbound packets logged per DISCARD_LOG_WINDOW_S, the rest counted
 DISCARD_LOG_WINDOW_S = 60
+RX_BYTES = 512  # one socket read; the parser keeps what a packet needs across reads
 
 _log = log.Logger("mqtt")
 
@@ -315,8 +316,17 @@ class MQTTClient:
 
     async def _read_loop(self, reader, gen):
         try:
+            # MicroPython's Stream reads into one buffer for the connection's life: a fresh
+            # 512-byte bytes per read fragments a small heap while the outbox drains.
+            rx = bytearray(RX_BYTES) if hasattr(reader, "readinto") else None
             while gen == self._gen:
-                data = await reader.read(512)
+                if rx is None:
+                    data = await reader.read(RX_BYTES)
+                else:
+                    n = await reader.readinto(rx)
+                    if n is None:  # TLS: a record not yet complete (read() loops on this itself)
+                        continue
+                    data = memoryview(rx)[:n] if n else b""
                 if not data:
                     raise OSError("connection closed by broker")
                 self.bytes_received += len(data)
