@@ -118,7 +118,9 @@ class BandwidthJudge:
     def test_due(self, now, metered):
         if not self.cfg["test_url"] or metered:
             return False
-        every = 60 if self.low else self.cfg["test_interval_s"]
+        every = self.cfg["test_interval_s"]
+        if self.low and every > 60:
+            every = 60  # while low, the test is how an idle link shows it is back
         return self.last_test is None or now - self.last_test >= every
 
     def test_result(self, now, nbytes, seconds):

@@ -26,7 +26,7 @@ BANDWIDTH = (
     ("throttle_kbps", "pos", 1000, 1000000),  # metered: a rate pinned under this under demand is throttling
     ("test_url", "url", None, 256),  # active test (unmetered links): a plain-HTTP object to download
     ("test_bytes", "int", 262144, (16384, 104857600)),  # ... this much of it
-    ("test_interval_s", "pos", 900, 86400),  # ... this often (every 60 s while low)
+    ("test_interval_s", "pos", 900, 86400),  # ... this often (at most 60 s apart while low)
 )
 
 CELLULAR = (
