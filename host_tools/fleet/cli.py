@@ -9,6 +9,7 @@ import time
 from . import alerts, inventory, simulate, watch
 from .history import History
 from .model import Fleet, on_backup
+from .notices import command as notices_command
 
 
 class Ingestor:
@@ -215,6 +216,7 @@ def main(argv=None):
     p.add_argument("--share")
     p.add_argument("--db")
     p.set_defaults(fn=cmd_ingest)
+    notices_command.add_parser(sub, _common)
     args = ap.parse_args(argv)
     return args.fn(args)
 
