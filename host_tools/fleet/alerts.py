@@ -92,9 +92,9 @@ def send_mail(spec, to, subject, body, headers=()):
     msg["From"] = spec.get("from", "wanwatch@localhost")
     msg["To"] = ", ".join(to)
     msg["Subject"] = subject
-    for k, v in headers:
-        msg[k] = v
     msg.set_content(body)
+    for k, v in headers:  # after set_content, which drops Content-* headers set before
+        msg[k] = v
     with smtplib.SMTP(spec.get("host", "127.0.0.1"), spec.get("port", 25), timeout=10) as s:
         s.send_message(msg, to_addrs=list(to))
 
