@@ -117,11 +117,12 @@ def cmd_alerts(args):
 
 
 def cmd_inventory(args):
+    contacts = notices_command.contacts_or_exit(args.contacts) if args.contacts else None
     ing = Ingestor(args.prefix)
     c = _connect(args, ing, "inv")
     ing.settle(args.settle)
     c.loop_stop()
-    text = inventory.to_csv(ing.fleet) if args.format == "csv" else inventory.to_markdown(ing.fleet)
+    text = (inventory.to_csv if args.format == "csv" else inventory.to_markdown)(ing.fleet, contacts)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
@@ -193,6 +194,7 @@ def main(argv=None):
     p = sub.add_parser("inventory", help="export every site's inventory")
     _common(p)
     p.add_argument("--format", choices=("csv", "md"), default="csv")
+    p.add_argument("--contacts", help="customer contacts file (JSON/CSV): adds each site's contact")
     p.add_argument("--out")
     p.add_argument("--settle", type=float, default=1.0)
     p.set_defaults(fn=cmd_inventory)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from host_tools.fleet import alerts, cli
+from host_tools.fleet import alerts, cli, inventory
 from host_tools.fleet.alerts import Dedup
 from host_tools.fleet.model import Fleet
 from host_tools.fleet.notices import templates
@@ -176,6 +176,17 @@ def test_contacts_from_json_and_csv(tmp_path):
         j.write_text(json.dumps({"s": bad}))
         with pytest.raises(ContactsError, match=msg):
             load_contacts(str(j))
+
+
+def test_inventory_carries_the_contacts():
+    f = Fleet()
+    for i in (1, 2):
+        feed(f, sim_site(i), 1_790_000_000)
+    contacts = {"site-00001": Contact("site-00001", "Bar | Centrale", "it", ("m@bar.example",), notices=True)}
+    md = inventory.to_markdown(f, contacts).splitlines()
+    assert md[0].endswith("| contact_name | contact_lang | contact_email | contact_sms | notices |")
+    assert md[2].endswith("| Bar \\| Centrale | it | m@bar.example |  | on |") and md[3].endswith("|  |  |  |  |  |")
+    assert inventory.to_csv(f).splitlines()[0].endswith(",links")  # without contacts: as before
 
 
 def test_notices_section_checked_with_the_rules(tmp_path):

@@ -22,6 +22,13 @@ def _settings(args):
     return Settings(contacts=load_contacts(args.contacts) if args.contacts else {})
 
 
+def contacts_or_exit(path):
+    try:
+        return load_contacts(path)
+    except ContactsError as e:
+        sys.exit("fleet: %s" % e)
+
+
 def format_messages(site_id, contact, msgs):
     out = []
     if contact is None:
