@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from . import alerts, inventory, simulate, watch
+from . import alerts, history, inventory, simulate, watch
 from .history import History
 from .model import Fleet, on_backup
 
@@ -176,7 +176,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("watch", help="live table of all sites, attention first")
     _common(p)
-    p.add_argument("--db", help="SQLite history file (enables trends)")
+    p.add_argument("--db", "--history", dest="db", help="history: SQLite file or postgresql:// URL (enables trends)")
     p.add_argument("--once", action="store_true")
     p.add_argument("--interval", type=float, default=5)
     p.add_argument("--settle", type=float, default=1.0)
@@ -185,7 +185,7 @@ def main(argv=None):
     p = sub.add_parser("alerts", help="turn conditions into webhook/e-mail/stdout notifications")
     _common(p)
     p.add_argument("--rules", required=True)
-    p.add_argument("--db")
+    p.add_argument("--db", "--history", dest="db")
     p.add_argument("--duration", type=float, default=0)
     p.add_argument("--share")
     p.set_defaults(fn=cmd_alerts)
@@ -195,8 +195,8 @@ def main(argv=None):
     p.add_argument("--out")
     p.add_argument("--settle", type=float, default=1.0)
     p.set_defaults(fn=cmd_inventory)
-    p = sub.add_parser("history", help="query the SQLite history")
-    p.add_argument("--db", required=True)
+    p = sub.add_parser("history", help="query the history")
+    p.add_argument("--db", "--history", dest="db", required=True)
     p.add_argument("--site", required=True)
     p.add_argument("--since", type=int, default=0)
     p.add_argument("--limit", type=int, default=100)
@@ -213,8 +213,9 @@ def main(argv=None):
     p.add_argument("--count", type=int, default=0)
     p.add_argument("--duration", type=float, default=60)
     p.add_argument("--share")
-    p.add_argument("--db")
+    p.add_argument("--db", "--history", dest="db")
     p.set_defaults(fn=cmd_ingest)
+    history.add_cli(sub)
     args = ap.parse_args(argv)
     return args.fn(args)
 
