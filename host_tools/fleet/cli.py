@@ -164,6 +164,8 @@ def cmd_ingest(args):
             break  # the stream ended (e.g. a shared subscription gave us only part of it)
         time.sleep(0.05)
     c.loop_stop()
+    if ing.history is not None:
+        ing.history.close()  # writes what arrived since the last flush
     dt = ing.last_msg - first[0] if first else 0
     rate = (n - first[1]) / dt if dt > 0 else 0
     print(json.dumps({"reports": n, "seconds": round(dt, 3), "rate": round(rate), "sites": len(ing.fleet.sites),
