@@ -1,4 +1,4 @@
-"""`wanwatch-host fleet <watch|alerts|inventory|history|simulate|ingest>`."""
+"""`wanwatch-host fleet <watch|alerts|inventory|history|maintain|simulate|ingest|homeassistant>`."""
 import argparse
 import json
 import os
@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from . import alerts, history, inventory, simulate, watch
+from . import alerts, history, homeassistant, inventory, simulate, watch
 from .history import History
 from .model import Fleet, on_backup
 
@@ -218,6 +218,7 @@ def main(argv=None):
     p.add_argument("--db", "--history", dest="db")
     p.set_defaults(fn=cmd_ingest)
     history.add_cli(sub)
+    homeassistant.add_cli(sub, _common)
     args = ap.parse_args(argv)
     return args.fn(args)
 
