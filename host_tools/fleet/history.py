@@ -4,9 +4,9 @@ or a postgresql:// URL shared by several controller processes), and the `fleet m
 Both backends have one API (history_base.HistoryBase): add_status, add_event, flush, backup_days,
 usage_bytes, events_for, status_series, seq_gaps, retention/set_retention, maintain, close.
 """
+import dataclasses
 import json
-
-from .history_base import Retention
+import sys
 
 PG_SCHEMES = ("postgresql://", "postgres://")
 
@@ -31,14 +31,14 @@ def cmd_maintain(args):
         given = {k: getattr(args, k) for k in ("raw_days", "bucket_s", "keep_days", "event_days")
                  if getattr(args, k) is not None}
         if given:
-            pol = Retention(**dict(pol.__dict__, **given))
+            pol = dataclasses.replace(pol, **given)
             try:
                 h.set_retention(pol)  # stored with the history: every process sharing it applies it
             except ValueError as e:
-                print("fleet maintain: %s" % e)
+                print("fleet maintain: %s" % e, file=sys.stderr)
                 return 2
         done = {} if args.show else h.maintain()
-        print(json.dumps({"retention": pol.__dict__, "done": done}, sort_keys=True))
+        print(json.dumps({"retention": dataclasses.asdict(pol), "done": done}, sort_keys=True))
         return 0
     finally:
         h.close()
