@@ -14,10 +14,11 @@ sys.path.insert(0, ROOT)
 from host_tools.localbroker import Broker  # noqa: E402
 
 
-def run(consumers, sites, messages, port):
+def run(consumers, sites, messages, port, extra=()):
+    """extra: more `fleet ingest` options (bench_history.py adds --history)."""
     share = ["--share", "bench"] if consumers > 1 else []
     procs = [subprocess.Popen([sys.executable, "-m", "host_tools.fleet.cli", "ingest", "--port", str(port),
-                               "--count", str(messages), "--duration", "60"] + share,
+                               "--count", str(messages), "--duration", "60"] + share + list(extra),
                               cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(consumers)]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"

@@ -1,4 +1,4 @@
-"""`wanwatch-host fleet <watch|alerts|inventory|history|simulate|ingest>`."""
+"""`wanwatch-host fleet <watch|alerts|inventory|history|maintain|simulate|ingest|homeassistant>`."""
 import argparse
 import json
 import os
@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from . import alerts, inventory, simulate, watch
+from . import alerts, history, homeassistant, inventory, simulate, watch
 from .history import History
 from .model import Fleet, on_backup
 from .notices import command as notices_command
@@ -166,6 +166,8 @@ def cmd_ingest(args):
             break  # the stream ended (e.g. a shared subscription gave us only part of it)
         time.sleep(0.05)
     c.loop_stop()
+    if ing.history is not None:
+        ing.history.close()  # writes what arrived since the last flush
     dt = ing.last_msg - first[0] if first else 0
     rate = (n - first[1]) / dt if dt > 0 else 0
     print(json.dumps({"reports": n, "seconds": round(dt, 3), "rate": round(rate), "sites": len(ing.fleet.sites),
@@ -178,7 +180,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("watch", help="live table of all sites, attention first")
     _common(p)
-    p.add_argument("--db", help="SQLite history file (enables trends)")
+    p.add_argument("--db", "--history", dest="db", help="history: SQLite file or postgresql:// URL (enables trends)")
     p.add_argument("--once", action="store_true")
     p.add_argument("--interval", type=float, default=5)
     p.add_argument("--settle", type=float, default=1.0)
@@ -187,7 +189,7 @@ def main(argv=None):
     p = sub.add_parser("alerts", help="turn conditions into webhook/e-mail/stdout notifications")
     _common(p)
     p.add_argument("--rules", required=True)
-    p.add_argument("--db")
+    p.add_argument("--db", "--history", dest="db")
     p.add_argument("--duration", type=float, default=0)
     p.add_argument("--share")
     p.set_defaults(fn=cmd_alerts)
@@ -198,8 +200,8 @@ def main(argv=None):
     p.add_argument("--out")
     p.add_argument("--settle", type=float, default=1.0)
     p.set_defaults(fn=cmd_inventory)
-    p = sub.add_parser("history", help="query the SQLite history")
-    p.add_argument("--db", required=True)
+    p = sub.add_parser("history", help="query the history")
+    p.add_argument("--db", "--history", dest="db", required=True)
     p.add_argument("--site", required=True)
     p.add_argument("--since", type=int, default=0)
     p.add_argument("--limit", type=int, default=100)
@@ -216,9 +218,11 @@ def main(argv=None):
     p.add_argument("--count", type=int, default=0)
     p.add_argument("--duration", type=float, default=60)
     p.add_argument("--share")
-    p.add_argument("--db")
+    p.add_argument("--db", "--history", dest="db")
     p.set_defaults(fn=cmd_ingest)
     notices_command.add_parser(sub, _common)
+    history.add_cli(sub)
+    homeassistant.add_cli(sub, _common)
     args = ap.parse_args(argv)
     return args.fn(args)
 

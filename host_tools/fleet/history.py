@@ -1,79 +1,55 @@
-"""Fleet history: an embedded SQLite store (WAL) of status samples and events.
+"""Fleet history: open the store a `--history` target names (a SQLite file, the embedded default,
+or a postgresql:// URL shared by several controller processes), and the `fleet maintain` command.
 
-Writes are batched (one transaction per flush) so ingest keeps up with thousands of reports/s.
+Both backends have one API (history_base.HistoryBase): add_status, add_event, flush, backup_days,
+usage_bytes, events_for, status_series, seq_gaps, retention/set_retention, maintain, close.
 """
+import dataclasses
 import json
-import sqlite3
-import time
+import sys
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS status (site TEXT NOT NULL, ts INTEGER NOT NULL, active_link TEXT,
-    on_backup INTEGER NOT NULL, usage_total INTEGER, used_pct REAL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS status_site_ts ON status(site, ts);
-CREATE TABLE IF NOT EXISTS events (site TEXT NOT NULL, boot INTEGER, seq INTEGER, ts INTEGER,
-    type TEXT, doc TEXT NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events(site, boot, seq);
-"""
+PG_SCHEMES = ("postgresql://", "postgres://")
 
 
-class History:
-    def __init__(self, path):
-        self.db = sqlite3.connect(path, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self._status = []
-        self._events = []
+def is_pg(target):
+    return str(target).startswith(PG_SCHEMES)
 
-    def add_status(self, site, doc, on_backup):
-        u = doc.get("usage") or {}
-        self._status.append((site, int(doc.get("ts") or time.time()), doc.get("active_link"),
-                             1 if on_backup else 0, u.get("total_bytes"), u.get("used_pct"),
-                             json.dumps(doc, separators=(",", ":"))))
 
-    def add_event(self, site, ev):
-        self._events.append((site, ev.get("boot"), ev.get("seq"), ev.get("ts"), ev.get("type"),
-                             json.dumps(ev, separators=(",", ":"))))
+def History(target, **kw):
+    """A history for a path (SQLite) or a postgresql:// URL; kw: clock, maintain_every_s."""
+    if is_pg(target):
+        from .history_pg import PgHistory
+        return PgHistory(target, **kw)
+    from .history_sqlite import SqliteHistory
+    return SqliteHistory(target, **kw)
 
-    def flush(self):
-        if not (self._status or self._events):
-            return 0
-        n = len(self._status) + len(self._events)
-        with self.db:
-            self.db.executemany("INSERT INTO status VALUES (?,?,?,?,?,?,?)", self._status)
-            # QoS 1 may deliver an event twice: the unique key keeps one copy
-            self.db.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?)", self._events)
-        self._status, self._events = [], []
-        return n
 
-    def backup_days(self, site, since_ts):
-        """Days (fractional) the site carried traffic on a backup link since since_ts, from samples:
-        each sample counts until the next one (capped at 15 min so gaps don't inflate it)."""
-        rows = self.db.execute("SELECT ts, on_backup FROM status WHERE site=? AND ts>=? ORDER BY ts",
-                               (site, since_ts)).fetchall()
-        total = 0.0
-        for (ts, ob), nxt in zip(rows, rows[1:] + [None]):
-            if ob and nxt is not None:
-                total += min(nxt[0] - ts, 900)
-        return total / 86400.0
+def cmd_maintain(args):
+    h = History(args.history, maintain_every_s=0)
+    try:
+        pol = h.retention()
+        given = {k: getattr(args, k) for k in ("raw_days", "bucket_s", "keep_days", "event_days")
+                 if getattr(args, k) is not None}
+        if given:
+            pol = dataclasses.replace(pol, **given)
+            try:
+                h.set_retention(pol)  # stored with the history: every process sharing it applies it
+            except ValueError as e:
+                print("fleet maintain: %s" % e, file=sys.stderr)
+                return 2
+        done = {} if args.show else h.maintain()
+        print(json.dumps({"retention": dataclasses.asdict(pol), "done": done}, sort_keys=True))
+        return 0
+    finally:
+        h.close()
 
-    def usage_bytes(self, site):
-        row = self.db.execute("SELECT usage_total FROM status WHERE site=? AND usage_total IS NOT NULL "
-                              "ORDER BY ts DESC LIMIT 1", (site,)).fetchone()
-        return row[0] if row else None
 
-    def events_for(self, site, since_ts=0, limit=100):
-        rows = self.db.execute("SELECT doc FROM events WHERE site=? AND ts>=? ORDER BY boot, seq LIMIT ?",
-                               (site, since_ts, limit)).fetchall()
-        return [json.loads(r[0]) for r in rows]
-
-    def seq_gaps(self, site):
-        """Missing event seqs per boot, from the store: works when several controller processes on a
-        shared subscription each saw only part of a site's events (they all write one DB)."""
-        rows = self.db.execute("SELECT boot, MIN(seq), MAX(seq), COUNT(DISTINCT seq) FROM events WHERE site=? "
-                               "AND seq IS NOT NULL GROUP BY boot", (site,)).fetchall()
-        return {boot: (hi - lo + 1) - n for boot, lo, hi, n in rows if (hi - lo + 1) - n > 0}
-
-    def close(self):
-        self.flush()
-        self.db.close()
+def add_cli(sub):
+    p = sub.add_parser("maintain", help="apply (and optionally set) the history's retention: thin and delete old rows")
+    p.add_argument("--history", "--db", dest="history", required=True, help="SQLite file or postgresql:// URL")
+    p.add_argument("--raw-days", type=float, help="keep every status sample this long")
+    p.add_argument("--bucket-s", type=int, help="then one sample per site per this many seconds (<= 900)")
+    p.add_argument("--keep-days", type=float, help="delete status samples older than this")
+    p.add_argument("--event-days", type=float, help="delete events older than this")
+    p.add_argument("--show", action="store_true", help="print (and store) the policy, delete nothing")
+    p.set_defaults(fn=cmd_maintain)

@@ -194,20 +194,6 @@ def test_bad_rules_rejected(tmp_path):
     assert cli.main(["alerts", "--rules", str(p)]) == 2
 
 
-def test_history_backup_days_and_events(tmp_path):
-    h = History(str(tmp_path / "h.db"))
-    for i in range(10):
-        h.add_status("s", {"ts": 1000 + i * 600, "active_link": "wwan" if i < 5 else "wan",
-                           "usage": {"total_bytes": i * 1000}}, on_backup=i < 5)
-    h.add_event("s", {"seq": 1, "boot": 1, "ts": 1000, "type": "failover"})
-    h.add_event("s", {"seq": 1, "boot": 1, "ts": 1000, "type": "failover"})  # duplicate delivery
-    h.flush()
-    assert abs(h.backup_days("s", 0) - 5 * 600 / 86400) < 1e-9
-    assert h.usage_bytes("s") == 9000
-    assert len(h.events_for("s")) == 1
-    assert h.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
 def test_shared_subscription_splits_load(broker, tmp_path):
     """Two consumers in one $share group together see each report exactly once."""
     h = History(str(tmp_path / "shared.db"))
