@@ -215,6 +215,10 @@ def main(argv=None):
     p.add_argument("--share")
     p.add_argument("--db")
     p.set_defaults(fn=cmd_ingest)
+    from . import serve  # imports aiohttp only when the command runs
+    p = sub.add_parser("serve", help="web dashboard, JSON API and Prometheus /metrics")
+    _common(p)
+    serve.add_arguments(p)
     args = ap.parse_args(argv)
     return args.fn(args)
 

@@ -67,6 +67,12 @@ class History:
                                (site, since_ts, limit)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def status_series(self, site, since_ts=0, limit=2000):
+        """[(ts, status doc)] of a site from since_ts, ordered by ts: the newest `limit` samples."""
+        rows = self.db.execute("SELECT ts, doc FROM (SELECT rowid AS r, ts, doc FROM status WHERE site=? AND ts>=? "
+                               "ORDER BY ts DESC, rowid DESC LIMIT ?) ORDER BY ts, r", (site, since_ts, limit)).fetchall()
+        return [(ts, json.loads(doc)) for ts, doc in rows]
+
     def seq_gaps(self, site):
         """Missing event seqs per boot, from the store: works when several controller processes on a
         shared subscription each saw only part of a site's events (they all write one DB)."""
