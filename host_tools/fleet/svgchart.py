@@ -22,21 +22,14 @@ def esc(text):
 
 
 def nice_ticks(lo, hi, count=5):
-    """Round tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten."""
+    """Round tick values from at or below lo to at or above hi: steps of 1, 2 or 5 times a power of ten."""
     if hi <= lo:
         hi = lo + 1.0
     raw = (hi - lo) / max(count, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    first = math.floor(lo / step) * step
-    ticks = []
-    v = first
-    while v <= hi + step * 1e-9:
-        ticks.append(round(v, 10))
-        v += step
-    if ticks[0] > lo:
-        ticks.insert(0, round(first - step, 10))
-    return ticks
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return [round(i * step, 10) for i in range(first, last + 1)]
 
 
 def time_ticks(lo, hi, count=6):
@@ -116,10 +109,11 @@ def _legend(out, fr, names_colours):
         out.append('<text class="legend" x="%.1f" y="18" font-size="11">%s</text>' % (x + 15, label))
 
 
-def line_chart(series, title, unit="", width=640, height=210, x_range=None, y_range=None, hlines=(),
+def line_chart(series, title, unit="", width=600, height=210, x_range=None, y_range=None, hlines=(), vlines=(),
                zero_based=False):
     """series: [{"name", "points": [(ts, value or None)], "dashed": bool}]; None breaks the line.
-    hlines: [(value, label)] reference lines (e.g. the data cap). Returns an SVG string."""
+    hlines: [(value, label)] reference lines (e.g. the data cap); vlines: [(ts, label)] (e.g. the
+    forecast run-out). Returns an SVG string."""
     pts = [(x, y) for s in series for x, y in s["points"] if y is not None]
     ys = [y for _, y in pts] + [v for v, _ in hlines]
     out = _open(width, height, title + (" (%s)" % unit if unit else ""), "chart line-chart")
@@ -151,7 +145,14 @@ def line_chart(series, title, unit="", width=640, height=210, x_range=None, y_ra
         y = fr.py(v)
         out.append('<line class="hline" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#000" '
                    'stroke-dasharray="2 2"/>' % (fr.left, y, width - fr.right, y))
-        out.append('<text class="hlabel" x="%.1f" y="%.1f" font-size="11">%s</text>' % (fr.left + 4, y - 4, esc(label)))
+        out.append('<text class="hlabel" x="%.1f" y="%.1f" font-size="11" text-anchor="end">%s</text>'
+                   % (width - fr.right - 4, y + 13, esc(label)))
+    for t, label in vlines:
+        x = fr.px(t)
+        out.append('<line class="vline" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d62728" '
+                   'stroke-dasharray="2 2"/>' % (x, fr.top, x, height - fr.bottom))
+        out.append('<text class="vlabel" x="%.1f" y="%.1f" font-size="11" text-anchor="end" fill="#d62728">%s</text>'
+                   % (x - 4, height - fr.bottom - 6, esc(label)))
     legend = []
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
@@ -179,7 +180,7 @@ def line_chart(series, title, unit="", width=640, height=210, x_range=None, y_ra
     return "\n".join(out)
 
 
-def state_band(rows, title, x_range, width=640, row_h=18):
+def state_band(rows, title, x_range, width=600, row_h=18):
     """rows: [(label, [(t_start, t_end, state)])] -> one coloured band per row (link states over time)."""
     height = 30 + row_h * max(len(rows), 1) + 34
     out = _open(width, height, title, "chart state-band")

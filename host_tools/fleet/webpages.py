@@ -78,7 +78,8 @@ def site_row(r, now):
     active = esc(r["active_link"] or "-") + (' <span class="backup">backup</span>' if r["on_backup"] else "")
     runout = "-"
     if r["forecast_exhaustion"] is not None and r["cycle_end"] is not None and r["forecast_exhaustion"] < r["cycle_end"]:
-        runout = esc(fmt_time(r["forecast_exhaustion"]))
+        runout = '<span title="%s UTC">%s</span>' % (esc(fmt_time(r["forecast_exhaustion"])),
+                                                    esc(fmt_in(r["forecast_exhaustion"], now)))
     return ('<tr data-site="%s" data-flags="%s" data-attention="%s" data-search="%s">'
             '<td class="site"><a href="%s">%s</a></td><td class="state state-%s">%s</td><td class="flags">%s</td>'
             '<td class="active">%s</td><td class="links">%s</td><td class="signal">%s</td><td class="usage">%s</td>'
@@ -90,8 +91,17 @@ def site_row(r, now):
 
 
 def counts_bar(counts):
-    return "".join('<button type="button" class="count flag-%s" data-condition="%s">%s <b data-count="%s">%d</b>'
-                   '</button>' % (c, c, c.replace("_", " "), c, counts[c]) for c in FLAGS + ("ok",))
+    return "".join('<button type="button" class="count" data-condition="%s"><span class="dot flag-%s"></span>%s '
+                   '<b data-count="%s">%d</b></button>' % (c, c, c.replace("_", " "), c, counts[c])
+                   for c in FLAGS + ("ok",))
+
+
+def fmt_in(ts, now):
+    """A time ahead as "in 5.8 d" / "in 7 h"."""
+    left = ts - now
+    if left <= 0:
+        return "now"
+    return "in %.1f d" % (left / 86400) if left >= 2 * 86400 else "in %.0f h" % max(left / 3600, 1)
 
 
 def sites_page(data):
@@ -120,14 +130,18 @@ def charts(det, now):
     out.append(svgchart.line_chart([{"name": "RSRP", "points": s["rsrp_dbm"]}], "signal RSRP", "dBm", x_range=span))
     out.append(svgchart.line_chart([{"name": "SINR", "points": s["sinr_db"]}], "signal SINR", "dB", x_range=span))
     used = [{"name": "used", "points": [(t, None if v is None else v / 1e9) for t, v in s["used_bytes"]]}]
-    hlines, end = [], span[1]
+    hlines, vlines, end = [], [], span[1]
     cap = det["row"]["cap_bytes"]
     if cap:
         hlines.append((cap / 1e9, "cap %s" % fmt_bytes(cap)))
     if det["forecast"]:
         used.append({"name": "forecast", "points": [(t, v / 1e9) for t, v in det["forecast"]], "dashed": True})
         end = max(end, det["forecast"][-1][0])
-    out.append(svgchart.line_chart(used, "data used", "GB", x_range=(span[0], end), hlines=hlines, zero_based=True))
+        fe = det["row"]["forecast_exhaustion"]
+        if fe is not None and fe <= end:
+            vlines.append((fe, "runs out %s UTC" % fmt_time(fe)))
+    out.append(svgchart.line_chart(used, "data used", "GB", x_range=(span[0], end), hlines=hlines, vlines=vlines,
+                                   zero_based=True))
     return out
 
 
