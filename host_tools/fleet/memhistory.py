@@ -9,6 +9,7 @@ a few hundred bytes instead of a full status doc's object graph.
 import collections
 import json
 
+PER_SITE_DEFAULT = 120  # 2 h of 60 s reports (10 h at the metered 300 s): ~350 B each, ~85 MB for 2 000 sites
 LINKS_KEPT = 8          # the firmware supports up to 8 links; more is a site misbehaving
 NAME_MAX = 32
 EVENT_BYTES_MAX = 4096  # a bigger event is not kept (counted in `dropped`)
@@ -22,11 +23,10 @@ def slim(doc):
     """The chart-relevant subset of a status doc (the same shape, fewer fields)."""
     links = doc.get("links") if isinstance(doc.get("links"), dict) else {}
     return {"ts": doc.get("ts"), "active_link": doc.get("active_link"),
-            "links": {str(name)[:NAME_MAX]: _pick(l, ("state", "active", "rtt_ms", "loss_pct"))
+            "links": {str(name)[:NAME_MAX]: _pick(l, ("state", "rtt_ms", "loss_pct"))
                       for name, l in list(links.items())[:LINKS_KEPT]},
-            "signal": _pick(doc.get("signal"), ("rat", "rsrp_dbm", "rsrq_db", "sinr_db")),
-            "usage": _pick(doc.get("usage"), ("total_bytes", "cap_bytes", "used_pct", "forecast_exhaustion",
-                                              "cycle_end"))}
+            "signal": _pick(doc.get("signal"), ("rsrp_dbm", "sinr_db")),
+            "usage": _pick(doc.get("usage"), ("total_bytes",))}
 
 
 def _dump(doc):
@@ -42,7 +42,7 @@ class _SiteRing:
 
 
 class MemoryHistory:
-    def __init__(self, per_site=240, events_per_site=200, max_sites=10000):
+    def __init__(self, per_site=PER_SITE_DEFAULT, events_per_site=200, max_sites=10000):
         self.per_site = per_site
         self.events_per_site = events_per_site
         self.max_sites = max_sites

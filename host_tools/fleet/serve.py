@@ -12,7 +12,7 @@ import sys
 
 from .cli import Ingestor, _connect
 from .history import History
-from .memhistory import MemoryHistory
+from .memhistory import PER_SITE_DEFAULT, MemoryHistory
 from .webauth import TOKEN_MIN_LEN, TokenAuth
 
 TOKEN_ENV = "WANWATCH_TOKEN"
@@ -35,7 +35,7 @@ def add_arguments(p):
     p.add_argument("--token", help="operator token (visible in ps: prefer --token-file or $%s)" % TOKEN_ENV)
     p.add_argument("--token-file", help="file holding the operator token")
     p.add_argument("--history", help="SQLite history file (default: a bounded in-memory ring per site)")
-    p.add_argument("--ring", type=int, default=240, help="status samples kept per site without --history")
+    p.add_argument("--ring", type=int, default=PER_SITE_DEFAULT, help="status samples kept per site without --history")
     p.set_defaults(fn=cmd_serve)
 
 
