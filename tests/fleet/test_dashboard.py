@@ -84,8 +84,9 @@ def api(env, path):
     return json.loads(body)
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
+@pytest.fixture(scope="module", params=["ring", "sqlite"])
+def env(request, tmp_path_factory):
+    """The dashboard over the in-memory ring, and over an SQLite --history."""
     broker = Broker().start()
     tmp = tmp_path_factory.mktemp("dash")
     token_file = tmp / "token"
@@ -97,8 +98,9 @@ def env(tmp_path_factory):
     fleet.pub(EVIL, "inventory", {"operator": "<script>window.__xss=2</script>", "links": []})
     fleet.pub(EVIL, "state", "online")
     err = open(tmp / "serve.err", "w+")
+    history = ["--history", str(tmp / "h.db")] if request.param == "sqlite" else []
     proc = subprocess.Popen([sys.executable, "-m", "host_tools.fleet.cli", "serve", "--port", str(broker.port),
-                             "--listen", "127.0.0.1:0", "--token-file", str(token_file)],
+                             "--listen", "127.0.0.1:0", "--token-file", str(token_file)] + history,
                             cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         line = proc.stdout.readline()
@@ -160,6 +162,8 @@ def test_sites_list_in_attention_order_with_counts_and_filter(env, browser):
     for cond, n in data["counts"].items():
         assert page.text_content("[data-count='%s']" % cond) == str(n)
     assert data["counts"]["offline"] == 1 and data["counts"]["on_backup"] >= 1
+    assert [r["site"] for r in api(env, "/api/sites?condition=offline")["sites"]] == ["site-00003"]
+    assert [r["site"] for r in api(env, "/api/sites?q=site-00011")["sites"]] == ["site-00011"]
     # a site-supplied id full of markup shows as text and runs nothing
     assert page.text_content("tr[data-site='%s'] td.site" % EVIL.replace("'", "\\'")) == EVIL
     assert page.evaluate("window.__xss") is None
@@ -267,6 +271,8 @@ def test_access_without_the_token_is_refused(env, browser):
         assert headers["WWW-Authenticate"].startswith("Bearer")
         assert http(env["url"] + path, "wrong-token-wrong-token")[0] == 401
     assert http(env["url"] + "/api/sites", TOKEN)[0] == 200
+    assert http(env["url"] + "/api/sites?token=" + TOKEN)[0] == 200  # what an EventSource without cookie can do
+    assert http(env["url"] + "/static/dashboard.js")[0] == 200  # no secrets there: the login page needs the css
     page = browser.new_page()
     page.context.clear_cookies()
     resp = page.goto(env["url"] + "/")
