@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # System packages a fresh Debian machine lacks (mosquitto for the broker; iproute2, nftables,
-# conntrack and dnsmasq-base for the test bed; postgresql for the fleet history tests). Installed
-# only when missing and only as root; otherwise the tests say what to install.
+# conntrack and dnsmasq-base for the test bed; postgresql for the fleet history tests; chromium
+# for the dashboard's browser tests). Installed only when missing and only as root; otherwise
+# the tests say what to install.
 sysdeps:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
@@ -32,6 +33,7 @@ sysdeps:
 	command -v conntrack >/dev/null 2>&1 || [ -x /usr/sbin/conntrack ] || missing="$$missing conntrack"; \
 	command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing="$$missing dnsmasq-base"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing system packages:$$missing (sudo apt-get install -y$$missing)"; fi; \

@@ -223,6 +223,10 @@ def main(argv=None):
     notices_command.add_parser(sub, _common)
     history.add_cli(sub)
     homeassistant.add_cli(sub, _common)
+    from . import serve  # imports aiohttp only when the command runs
+    p = sub.add_parser("serve", help="web dashboard, JSON API and Prometheus /metrics")
+    _common(p)
+    serve.add_arguments(p)
     args = ap.parse_args(argv)
     return args.fn(args)
 

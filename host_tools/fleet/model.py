@@ -64,6 +64,9 @@ class Fleet:
         except ValueError:
             self.bad += 1
             return None
+        if not shape_ok(kind, doc):
+            self.bad += 1
+            return None
         if kind == "status":
             site.status = doc
             site.last_ts = doc.get("ts")
@@ -117,6 +120,28 @@ class Fleet:
             f = self.attention(s, now)
             return (FLAGS.index(f[0]) if f else len(FLAGS), s.device_id)
         return sorted(self.sites.values(), key=key)
+
+
+def _num_or_none(v):
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _dicts(v, kind):
+    return v is None or (isinstance(v, kind) and all(isinstance(x, dict) for x in (v.values() if kind is dict else v)))
+
+
+def shape_ok(kind, doc):
+    """The fields attention() and on_backup() compute with have the types they expect: a site that
+    sends a string where a number belongs must not crash the controller for every other site."""
+    if kind == "status":
+        u, sig, active = doc.get("usage"), doc.get("signal"), doc.get("active_link")
+        return (_num_or_none(doc.get("ts")) and _dicts(doc.get("links"), dict) and (u is None or isinstance(u, dict))
+                and (sig is None or isinstance(sig, dict)) and (active is None or isinstance(active, str))
+                and all(_num_or_none((u or {}).get(k)) for k in ("used_pct", "total_bytes", "forecast_exhaustion",
+                                                                 "cycle_end")))
+    if kind == "inventory":
+        return _dicts(doc.get("links"), list)
+    return True
 
 
 def primary_link(site):
