@@ -6,16 +6,10 @@ import time
 
 import pytest
 
-from host_tools.netbed import TARGETS, NetBed
+from host_tools.netbed import TARGETS
 from tests.support.netbed_agent import BedAgent, bed_config, is_state
 
 FAST = {"hold_down_s": 4}
-
-
-@pytest.fixture
-def bed():
-    with NetBed() as b:
-        yield b
 
 
 def start(bed, **kw):

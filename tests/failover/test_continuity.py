@@ -8,23 +8,15 @@ import time
 
 import pytest
 
-from host_tools.netbed import TARGETS, NetBed
+from host_tools.netbed import TARGETS
 from host_tools.netbed.lanclient import KINDS
 from host_tools.netbed.agent import SiteAgent, firmware_bundle, micropython, site_config
+
+from tests.support.netbed_tools import kind
 
 pytestmark = pytest.mark.netns
 
 HOLD = 5
-
-
-@pytest.fixture
-def bed():
-    with NetBed() as b:
-        yield b
-
-
-def kind(t, **match):
-    return lambda ev: ev["type"] == t and all(ev.get(k) == v for k, v in match.items())
 
 
 def start_site(bed, tmp_path, **kw):

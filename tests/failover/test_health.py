@@ -5,23 +5,15 @@ import time
 
 import pytest
 
-from host_tools.netbed import SERVER, NetBed
+from host_tools.netbed import SERVER
 from host_tools.netbed.agent import SiteAgent, site_config
 from host_tools.netbed.plan import CHECK_BODY, CHECK_NAME, CHECK_URL, RESOLVER
+
+from tests.support.netbed_tools import kind
 
 pytestmark = pytest.mark.netns
 
 HOLD = 5
-
-
-@pytest.fixture
-def bed():
-    with NetBed() as b:
-        yield b
-
-
-def kind(t, **match):
-    return lambda ev: ev["type"] == t and all(ev.get(k) == v for k, v in match.items())
 
 
 def links(primary=None, backup=None):

@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 
+from tests.support.netbed_tools import kind
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VOIP = "10.9.0.20"       # the allowlisted "VoIP provider" (an address of the internet namespace)
 VOIP_PORT = 7020
@@ -232,10 +234,6 @@ CAP_MB = 20000
 HEADROOM = 8 * 10 ** 6            # bytes below the 80 % step at the start
 RATE, STEP = 3000, 1000           # kbit/s
 OBSERVED = 500000                 # bytes/s of the seeded history (4 Mbit/s)
-
-
-def kind(t, **match):
-    return lambda ev: ev["type"] == t and all(ev.get(k) == v for k, v in match.items())
 
 
 def seed_ledger(state_dir):

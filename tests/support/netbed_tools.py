@@ -1,6 +1,6 @@
 """Helpers for tests on the namespace bed (host_tools/netbed): router_tool() sends one UDP datagram,
 one DNS query or a few ICMP echoes from the router namespace over a given device and source;
-wait_all_ok() waits for every kind of a LAN client to answer once."""
+wait_all_ok() waits for every kind of a LAN client to answer once; kind() matches an agent event."""
 import json
 import sys
 import time
@@ -71,3 +71,8 @@ def wait_all_ok(c, kinds=KINDS, timeout=5.0):
     t = time.monotonic()
     got = c.wait_ok_after(t, kinds, timeout)
     assert all(got.values()), got
+
+
+def kind(t, **match):
+    """Predicate on an agent event: its type is t and it carries every key=value of match."""
+    return lambda ev: ev["type"] == t and all(ev.get(k) == v for k, v in match.items())

@@ -95,7 +95,7 @@ def test_budget_holds_the_lan_to_its_step_spares_voip_and_goes_at_failback(tmp_p
 def test_a_crashed_agents_limit_goes_at_the_next_start_and_at_release(tmp_path):
     import json
     from host_tools.netbed.agent import SiteAgent, firmware_bundle, micropython, site_config
-    from tests.support.budget_traffic import kind
+    from tests.support.netbed_tools import kind
 
     def ours(bed):
         return [l for l in bed.run_router(["tc", "qdisc", "show"]).stdout.splitlines() if "5757:" in l]
