@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from host_tools.screen import redraw
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
@@ -61,8 +63,7 @@ def main(argv=None):
                 if args.once:
                     print(text)
                     return 0
-                sys.stdout.write(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "\n") + text + "\n")
-                sys.stdout.flush()
+                redraw(text)
             time.sleep(args.interval)
     except KeyboardInterrupt:
         return 0

@@ -19,6 +19,8 @@ import tempfile
 import threading
 import time
 
+from host_tools.screen import redraw
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 sys.path.insert(0, ROOT)
@@ -82,9 +84,7 @@ class Screen:
             if "status" not in self.latest:
                 return
             out = table.render(self.latest["status"], self.events)
-        sys.stdout.write("\x1b[2J\x1b[H" if sys.stdout.isatty() else "\n")
-        sys.stdout.write(out + "\n" + "\n".join(self.footer()) + "\n")
-        sys.stdout.flush()
+        redraw(out + "\n" + "\n".join(self.footer()))
 
 
 def static_demo(args, why=None):

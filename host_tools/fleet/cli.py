@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 
+from ..screen import redraw
 from . import alerts, history, homeassistant, inventory, simulate, watch
 from .history import History
 from .model import Fleet, on_backup
@@ -79,8 +80,7 @@ def cmd_watch(args):
             if args.once:
                 print(text)
                 return 0
-            sys.stdout.write(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "\n") + text + "\n")
-            sys.stdout.flush()
+            redraw(text)
             time.sleep(args.interval)
     except KeyboardInterrupt:
         return 0
