@@ -167,6 +167,8 @@ class LinkMonitor:
                 st["weak"] = self.cellular[n].weak
             for f in fams:
                 st[f.name] = f.state.status()
+                if f.prober is not None:
+                    st[f.name]["bytes"] = f.prober.sent_bytes + f.prober.recv_bytes
                 if f.name == "http":
                     st["http"]["captive"] = f.captive
                     st["captive"] = st["captive"] or f.captive
