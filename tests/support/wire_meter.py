@@ -9,7 +9,8 @@ device and check type:
     http   TCP to / from port 80 of the given servers (the HTTP check's target)
 
 The counters count IP packets (IP header and everything above, as the agent counts its own bytes).
-meter.read() -> {dev: {kind: {"out": bytes, "in": bytes, "pkts": packets both ways}}};
+meter.read() -> {dev: {kind: {"out", "in": bytes, "out_pkts", "in_pkts": packets, "syn": TCP
+connections opened (http)}}};
 meter.total(dev, kind) -> bytes both ways; meter.reset() starts them at 0 (read() counts from
 the last reset).
 """
@@ -18,6 +19,7 @@ import json
 from host_tools.netbed.plan import RESOLVER, RESOLVER6, SERVER, SERVER6
 
 KINDS = ("icmp4", "icmp6", "dns", "http")
+ZERO = {"out": 0, "in": 0, "out_pkts": 0, "in_pkts": 0, "syn": 0}
 
 
 def _rules(dev, resolvers, servers):
@@ -39,6 +41,8 @@ def _rules(dev, resolvers, servers):
         if dst:
             out.append(('oifname "%s" %s daddr { %s } tcp dport 80' % (dev, fam, dst), "http", "out"))
             out.append(('iifname "%s" %s saddr { %s } tcp sport 80' % (dev, fam, dst), "http", "in"))
+            out.append(('oifname "%s" %s daddr { %s } tcp dport 80 tcp flags & (syn | ack) == syn' % (dev, fam, dst),
+                        "http", "syn"))
     return out
 
 
@@ -49,7 +53,7 @@ class WireMeter:
         for dev in devices:
             for match, kind, way in _rules(dev, resolvers, servers):
                 line = '\t\t%s counter comment "%s %s %s"' % (match, dev, kind, way)
-                (out if way == "out" else inp).append(line)
+                (inp if way == "in" else out).append(line)
         text = ("table inet wiremeter {\n\tchain out {\n\t\ttype filter hook output priority -300; policy accept;\n"
                 + "\n".join(out) + "\n\t}\n\tchain in {\n\t\ttype filter hook input priority -300; policy accept;\n"
                 + "\n".join(inp) + "\n\t}\n}\n")
@@ -69,15 +73,18 @@ class WireMeter:
     def _raw(self):
         r = self.bed.run_router(["nft", "-j", "list", "table", "inet", "wiremeter"])
         assert r.returncode == 0, r.stderr
-        got = {d: {k: {"out": 0, "in": 0, "pkts": 0} for k in KINDS} for d in self.devices}
+        got = {d: {k: dict(ZERO) for k in KINDS} for d in self.devices}
         for item in json.loads(r.stdout)["nftables"]:
             rule = item.get("rule")
             if not rule or not rule.get("comment"):
                 continue
             dev, kind, way = rule["comment"].split()
             c = next(e["counter"] for e in rule["expr"] if "counter" in e)
+            if way == "syn":  # connections opened (counted in "out" too)
+                got[dev][kind]["syn"] += c["packets"]
+                continue
             got[dev][kind][way] += c["bytes"]
-            got[dev][kind]["pkts"] += c["packets"]
+            got[dev][kind][way + "_pkts"] += c["packets"]
         return got
 
     def total(self, dev, kind, doc=None):
