@@ -26,9 +26,11 @@ def links(primary=None, backup=None, targets=TARGETS):
     return out
 
 
-def start(bed, tmp_path, **kw):
-    """The agent on the bed with site_config(**kw), once wan is up."""
-    bed.broker()
+def start(bed, tmp_path, broker=True, **kw):
+    """The agent on the bed with site_config(**kw), once wan is up (broker: start the bed's
+    broker first; False for a second agent on the same bed)."""
+    if broker:
+        bed.broker()
     a = SiteAgent(bed, site_config(bed, str(tmp_path), **kw))
     assert a.wait_until(lambda: a.seen(kind("link_state", link="wan", state="up")), 20), a.lines
     return a
@@ -40,6 +42,14 @@ def wait(a, pred, timeout, what):
     if got is None:
         raise AssertionError("no %s within %s s: %s" % (what, timeout, a.lines[-12:]))
     return got
+
+
+def first_since(a, pred, since):
+    """(host time, event) of the agent's first event matching pred at or after since, or None."""
+    for t, ev in list(a.events):
+        if t >= since and pred(ev):
+            return t, ev
+    return None
 
 
 FAMILY_KIND = {"ipv4": "icmp4", "ipv6": "icmp6", "dns": "dns", "http": "http"}
