@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import run_micropython
 from tests.support import paths
 from tests.support.dnsserver import Dnsmasq
-from wanwatch.failover.checks import check_spec, judge_http, parse_url
+from wanwatch.failover.checks import MSS, answer_segments, check_spec, judge_http, parse_url
 
 
 def test_urls():
@@ -55,6 +55,16 @@ def test_judging_http_answers():
     assert judge_http(b"HTTP/1.1 503 Busy\r\n\r\n", 200, None) == (False, None)  # failed, not captive
     assert judge_http(b"garbage", 200, None) == (False, None)
     assert judge_http(b"HTTP/1.1 204 No Content\r\n\r\n", 204, None) == (True, None)
+
+
+def test_answer_segments_count_the_head_and_the_body_apart():
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n"
+    assert answer_segments(b"", 0) == 0
+    assert answer_segments(head, 1) == 1  # a 204 or a redirect without a body
+    assert answer_segments(head + b"wanwatch-ok\n", 1) == 2  # one read got both segments
+    assert answer_segments(head + b"x" * (MSS + 1), 1) == 3  # the body cut at MSS
+    assert answer_segments(head + b"wanwatch-ok\n", 4) == 4  # never fewer than the reads
+    assert answer_segments(b"HTTP/1.1 200 OK\r\nX: y", 1) == 1  # headers cut short
 
 
 class Site(http.server.BaseHTTPRequestHandler):

@@ -6,34 +6,13 @@ import time
 import pytest
 
 from host_tools.netbed import SERVER
-from host_tools.netbed.agent import SiteAgent, site_config
-from host_tools.netbed.plan import CHECK_BODY, CHECK_NAME, CHECK_URL, RESOLVER
 
+from tests.support.health_site import DNS, HTTP, links, start
 from tests.support.netbed_tools import kind
 
 pytestmark = pytest.mark.netns
 
 HOLD = 5
-
-
-def links(primary=None, backup=None):
-    from host_tools.netbed import TARGETS
-    out = [{"name": "wan", "device": "wan", "role": "primary", "targets": list(TARGETS)},
-           {"name": "wwan", "device": "wwan", "role": "backup", "metered": True, "targets": list(TARGETS)}]
-    out[0].update(primary or {})
-    out[1].update(backup or {})
-    return out
-
-
-def start(bed, tmp_path, **kw):
-    bed.broker()
-    a = SiteAgent(bed, site_config(bed, str(tmp_path), **kw))
-    assert a.wait_until(lambda: a.seen(kind("link_state", link="wan", state="up")), 20), a.lines
-    return a
-
-
-HTTP = {"type": "http", "url": CHECK_URL, "contains": CHECK_BODY, "interval_s": 2, "timeout_s": 2,
-        "standby_interval_s": 3, "metered_interval_s": 3}
 
 
 def test_a_backup_behind_a_captive_portal_is_never_failed_over_to(bed, tmp_path):
@@ -87,9 +66,6 @@ def test_a_shaped_primary_under_demand_is_degraded_and_left_then_taken_back(bed,
     assert fb["to"] == "wan"
     dl.stop()
     c.stop()
-
-
-DNS = {"type": "dns", "name": CHECK_NAME, "resolver": RESOLVER, "interval_s": 2, "timeout_s": 1}
 
 
 def test_dns_failing_while_icmp_works_takes_the_link_out(bed, tmp_path):

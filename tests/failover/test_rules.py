@@ -1,7 +1,9 @@
 """Pure rules with a fake clock: too little bandwidth (passive, under demand; the active test),
 throttling of the metered link, and the cellular link's registration and signal rules."""
-from wanwatch.failover.bandwidth import BandwidthJudge
+from wanwatch.failover.bandwidth import SPELL_GAP_S, BandwidthJudge
 from wanwatch.failover.cellular import CellularRules
+
+from tests.support.fakeclock import FakeClock
 
 
 def feed(j, t0, seconds, bps, excess, active=True, step=2.0, start=(0, 0)):
@@ -27,6 +29,66 @@ def test_a_line_under_min_rate_while_packets_queue_is_low_after_the_sustain():
     assert j.status()["low"] and 240 <= j.status()["down_kbps"] <= 270
     ch, t, c = feed(j, t, 10, 5000000, excess=10, start=c)  # the line is back: no queue, 5 Mbit/s
     assert [x[1] for x in ch] == ["ok"]
+
+
+class Line:
+    """A link's counters and its judge on a fake clock, sampled every 2 s like the agent does."""
+
+    def __init__(self, cfg, step=2.0):
+        self.clock = FakeClock()
+        self.j = BandwidthJudge(cfg)
+        self.rx = self.tx = 0
+        self.step = step
+        self.changes = []
+        self.j.sample(self.clock.monotonic(), 0, 0, 0, True)
+
+    def run(self, seconds, bps, excess, active=True):
+        """seconds of traffic at bps; excess: the RTT excess of every sample, or a function of the
+        sample's index (None: no RTT evidence, e.g. the probe was lost in the queue)."""
+        for i in range(int(seconds / self.step)):
+            self.clock.advance(self.step)
+            self.rx += int(bps * self.step / 8)
+            self.tx += int(bps * self.step / 80)
+            e = excess(i) if callable(excess) else excess
+            ch = self.j.sample(self.clock.monotonic(), self.rx, self.tx, e, active)
+            if ch:
+                self.changes.append((self.clock.monotonic(), ch))
+        return self.clock.monotonic()
+
+
+def every_third_lost(i):
+    return None if i % 3 == 2 else 180  # one probe in three lost in the shaped queue
+
+
+def test_a_low_spell_survives_samples_without_queueing_evidence_and_short_pauses():
+    # a primary shaped to 256 kbit/s under LAN demand: the probes that make it through the full
+    # queue show +180 ms, one in three is lost (no evidence); the download pauses 6 s once
+    line = Line({"min_mbps": 1.0, "sustain_s": 20})
+    t0 = line.clock.monotonic()
+    line.run(8, 256000, every_third_lost)
+    line.run(6, 0, None)  # a pause: no traffic, no RTT rise
+    line.run(40, 256000, every_third_lost)
+    assert [c[1] for c in line.changes] == ["low"], line.changes
+    assert 20 <= line.changes[0][0] - t0 <= 24  # the sustain from the first evidence, not from the last gap
+
+
+def test_a_low_spell_restarts_when_the_rate_goes_up_the_traffic_leaves_or_the_pause_is_long():
+    for name, interrupt in (("rate above the limit", (4, 5000000, 5, True)),
+                            ("traffic moved away", (2, 256000, 180, False)),
+                            ("long pause", (SPELL_GAP_S + 4, 0, None, True))):
+        line = Line({"min_mbps": 1.0, "sustain_s": 20})
+        line.run(14, 256000, 180)
+        t1 = line.run(*interrupt)
+        line.run(40, 256000, 180)
+        assert [c[1] for c in line.changes] == ["low"], (name, line.changes)
+        assert line.changes[0][0] - t1 >= 20, (name, line.changes[0][0] - t1)  # counted anew
+
+
+def test_low_rate_without_any_queueing_after_the_gap_is_no_verdict():
+    line = Line({"min_mbps": 1.0, "sustain_s": 20})
+    line.run(2, 256000, 180)  # one sample with an RTT excursion
+    line.run(120, 256000, 5)  # then a customer simply using 256 kbit/s of a fast line
+    assert line.changes == [] and not line.j.low
 
 
 def test_no_demand_no_verdict_and_slow_traffic_that_does_not_queue_is_fine():

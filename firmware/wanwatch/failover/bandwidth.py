@@ -5,7 +5,11 @@
 #              by queue_ms while traffic flows), the line delivers less than min_mbps, or less
 #              than a quarter of what it delivered before (or of expected_mbps): a DSL line
 #              resynced at 1 Mbit/s, a shaped or saturated line. It answers every ping, so ICMP
-#              alone never sees it. Sustained sustain_s before it counts.
+#              alone never sees it. Sustained sustain_s before it counts: a spell of low rate
+#              starts with a sample that shows queueing and survives samples without that evidence
+#              (a probe lost in the full queue, a queue that drained for a moment, a pause in the
+#              customers' traffic) for up to SPELL_GAP_S; it restarts when the rate goes above the
+#              limit, the traffic moves away from the link, or no evidence comes for longer.
 #   throttled  on a metered link: the rate pinned at a low ceiling (within ±20 % of its mean,
 #              under throttle_kbps) while there is demand: a carrier's speed cap after the
 #              allowance. Alerted, still usable.
@@ -20,6 +24,7 @@ del _schema
 FLOOR_BPS = 32000               # traffic below this is no demand at all
 LOW_SHARE = 0.25
 WINDOW = 16                     # samples kept for the throttle test
+SPELL_GAP_S = 20                # a low-rate spell survives this long without queueing evidence
 
 
 class BandwidthJudge:
@@ -35,7 +40,8 @@ class BandwidthJudge:
         self.up_bps = None
         self.best_bps = None        # the best rate seen under demand or in a test
         self.low = False
-        self.low_since = None
+        self.low_since = None       # start of the current low-rate spell
+        self.low_seen = None        # its last sample with queueing evidence
         self.low_at = None          # when the verdict became low (clear_s counts from the last evidence)
         self.throttled = False
         self.rates = []             # recent rates under demand (throttle test)
@@ -70,6 +76,7 @@ class BandwidthJudge:
             if lim is not None and rate < lim:
                 if self.low_since is None:
                     self.low_since = now
+                self.low_seen = now
                 if not self.low and now - self.low_since >= self.cfg["sustain_s"]:
                     self.low = True
                     change = "low"
@@ -83,13 +90,18 @@ class BandwidthJudge:
                     change = "ok"
             change = self._throttle(now) or change
         else:
-            self.low_since = None
-            if active and rate > FLOOR_BPS:
+            if not active:
+                self.low_since = None  # the traffic moved away: the spell is over
+            elif rate > FLOOR_BPS:
                 lim = self._min_bps()
                 self._learn(rate)  # traffic flows without queueing: the line carries it
-                if self.low and (lim is None or rate >= lim):
-                    self.low = False
-                    return "ok"
+                if lim is None or rate >= lim:
+                    self.low_since = None
+                    if self.low:
+                        self.low = False
+                        return "ok"
+            if self.low_since is not None and now - self.low_seen > SPELL_GAP_S:
+                self.low_since = None  # no queueing seen for too long: the spell is over
             if self.low and (self.low_at is None or now - self.low_at >= self.cfg["clear_s"]) and \
                     not self.cfg["test_url"]:
                 self.low = False

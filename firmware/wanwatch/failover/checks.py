@@ -11,7 +11,10 @@
 # Non-blocking: UDP/TCP sockets waited on through the event loop, every step bounded by the
 # timeout; no TLS (a handshake would block MicroPython's loop), no blocking name resolution (an
 # URL's host name goes through the agent's resolver). Every byte is counted (IP and transport
-# headers included; TCP estimated per segment) for metered links.
+# headers included) for metered links. TCP is estimated per segment, as Linux sends it: SYN and
+# SYN-ACK with their options, our ACK, the request, the server's ACK of it, the answer's segments
+# (the status and headers in one, the body in others: what servers that write the head and then the
+# body send; never fewer than the reads that got data) each ACKed, FIN both ways, the last ACK.
 import socket
 
 from .. import dns
@@ -22,6 +25,7 @@ SO_BINDTODEVICE = 25
 EINPROGRESS = (115, 36)      # Linux, BSD-style numbering (MicroPython ports)
 HTTP_READ_MAX = 4096         # status line, headers and the start of the body: enough to judge
 TCP_HDR = (52, 72)           # IPv4/IPv6 + TCP with timestamps, per segment
+SYN_HDR = (60, 80)           # IPv4/IPv6 + TCP with the SYN's options (MSS, SACK, timestamps, window scale)
 MSS = 1400
 
 CHECK_DEFAULTS = {
@@ -141,6 +145,18 @@ def judge_http(head, status, contains):
     return True, None
 
 
+def answer_segments(head, reads):
+    """TCP segments that carried the answer read so far: the status line and headers, the body
+    (each cut at MSS), never fewer than the reads that got data."""
+    if not head:
+        return 0
+    end = head.find(b"\r\n\r\n")
+    top = len(head) if end < 0 else end + 4
+    body = len(head) - top
+    n = (top + MSS - 1) // MSS + (body + MSS - 1) // MSS
+    return n if n > reads else reads
+
+
 class _Checker:
     def __init__(self, device, family_hint=None):
         self.device = device
@@ -221,7 +237,8 @@ class HttpCheck(_Checker):
     async def _get(self, host, port, path):
         ip = host if ip_family(host) else await self._resolve(host)
         fam, addr = dns.sockaddr(ip, port)
-        hdr = TCP_HDR[1] if fam != socket.AF_INET else TCP_HDR[0]
+        v6 = 1 if fam != socket.AF_INET else 0
+        hdr, syn = TCP_HDR[v6], SYN_HDR[v6]
         s = socket.socket(fam, socket.SOCK_STREAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.device.encode() + b"\0")
@@ -231,24 +248,30 @@ class HttpCheck(_Checker):
             except OSError as e:
                 if not e.args or e.args[0] not in EINPROGRESS:
                     raise
-            self.counts[0] += 2 * hdr  # SYN, ACK
-            self.counts[1] += hdr      # SYN-ACK
+            self.counts[0] += syn      # SYN
             await writable(s)
+            self.counts[1] += syn      # SYN-ACK
+            self.counts[0] += hdr      # ACK
             req = ("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: wanwatch\r\nConnection: close\r\n\r\n"
                    % (path, host if ":" not in host else "[" + host + "]")).encode()
             s.send(req)
             self.counts[0] += hdr + len(req)
+            self.counts[1] += hdr      # the server's ACK of the request
             head = b""
-            while len(head) < HTTP_READ_MAX:
-                await readable(s)
-                data = s.recv(HTTP_READ_MAX - len(head))
-                if not data:
-                    break
-                head += data
-                self.counts[1] += len(data) + hdr * ((len(data) + MSS - 1) // MSS)
-                self.counts[0] += hdr  # its ACK
-            self.counts[0] += 2 * hdr  # FIN, ACK
-            self.counts[1] += 2 * hdr
+            reads = 0
+            try:
+                while len(head) < HTTP_READ_MAX:
+                    await readable(s)
+                    data = s.recv(HTTP_READ_MAX - len(head))
+                    if not data:
+                        break
+                    head += data
+                    reads += 1
+                    self.counts[1] += len(data)
+            finally:
+                segs = answer_segments(head, reads)
+                self.counts[1] += hdr * segs + 2 * hdr  # the answer's segments, FIN, the ACK of ours
+                self.counts[0] += hdr * segs + hdr      # our ACK of each, FIN (with the ACK of theirs)
             return head
         finally:
             s.close()

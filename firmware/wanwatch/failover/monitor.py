@@ -167,6 +167,8 @@ class LinkMonitor:
                 st["weak"] = self.cellular[n].weak
             for f in fams:
                 st[f.name] = f.state.status()
+                if f.prober is not None:
+                    st[f.name]["bytes"] = f.prober.sent_bytes + f.prober.recv_bytes
                 if f.name == "http":
                     st["http"]["captive"] = f.captive
                     st["captive"] = st["captive"] or f.captive
@@ -437,30 +439,44 @@ class LinkMonitor:
             await asyncio.sleep(MODEM_RECHECK_S)
 
     async def _bandwidth_loop(self, l, _=None):
-        """Kernel byte counters of the link's device against its bandwidth judge; the opt-in
-        active test (a timed download through the device) on unmetered links."""
+        """Kernel byte counters of the link's device against its bandwidth judge every
+        BANDWIDTH_SAMPLE_S; the opt-in active test (a timed download through the device, on
+        unmetered links) runs beside it, so a test through a slow line never stops the sampling."""
         from ..usage.counters import read_sys
         n = l.name
         judge = self.bandwidth[n]
         icmp = [f for f in self.fams[n] if f.name in ("ipv4", "ipv6")]
-        tester = None
-        while True:
-            now = self.clock.monotonic()
-            c = read_sys(l.device, SYS_NET)
-            excess = None
-            for f in icmp:
-                base, last = f.state.baseline.value, f.state.last_rtt
-                if base is not None and last is not None and f.state.fails == 0:
-                    e = last - base
-                    excess = e if excess is None or e > excess else excess
-            if c is not None:
-                self._bandwidth_change(n, judge.sample(now, c[0], c[1], excess, self.policy.active == n))
-            if judge.test_due(now, l.metered) and not self.held[n]:
-                if tester is None:
-                    tester = HttpCheck(l.device, self.clock)
-                got, secs = await tester.download(judge.cfg["test_url"], judge.cfg["test_bytes"], 30)
-                self._bandwidth_change(n, judge.test_result(self.clock.monotonic(), got, secs))
-            await asyncio.sleep(BANDWIDTH_SAMPLE_S)
+        test = [None, None]  # the tester, the running test's task
+        try:
+            while True:
+                now = self.clock.monotonic()
+                c = read_sys(l.device, SYS_NET)
+                excess = None
+                for f in icmp:
+                    base, last = f.state.baseline.value, f.state.last_rtt
+                    if base is not None and last is not None and f.state.fails == 0:
+                        e = last - base
+                        excess = e if excess is None or e > excess else excess
+                if c is not None:
+                    self._bandwidth_change(n, judge.sample(now, c[0], c[1], excess, self.policy.active == n))
+                    _log.debug("bandwidth %s: %s kbit/s down, RTT excess %s ms, low spell since %s", n,
+                               judge.status()["down_kbps"], excess, judge.low_since)
+                if test[1] is None and judge.test_due(now, l.metered) and not self.held[n]:
+                    if test[0] is None:
+                        test[0] = HttpCheck(l.device, self.clock)
+                    test[1] = asyncio.create_task(self._bandwidth_test(n, judge, test))
+                await asyncio.sleep(BANDWIDTH_SAMPLE_S)
+        except asyncio.CancelledError:
+            if test[1] is not None:
+                test[1].cancel()
+            raise
+
+    async def _bandwidth_test(self, n, judge, test):
+        try:
+            got, secs = await test[0].download(judge.cfg["test_url"], judge.cfg["test_bytes"], 30)
+            self._bandwidth_change(n, judge.test_result(self.clock.monotonic(), got, secs))
+        finally:
+            test[1] = None
 
     def _bandwidth_change(self, n, change):
         if change is None:
