@@ -15,7 +15,6 @@ from .actuator import NoneActuator
 from .. import log
 from .bandwidth import BandwidthJudge
 from .cellular import CellularRules
-from .checks import DnsCheck, HttpCheck
 from ..compat import asyncio, exc_text
 from .link import as_links
 from .linkstate import FAILOVER_DEFAULTS, LinkState, settings
@@ -126,6 +125,7 @@ class LinkMonitor:
                      "standby_interval_s": first["standby_interval_s"],
                      "metered_active_interval_s": first["metered_interval_s"], "payload_bytes": 0})
         ls = LinkState(l.name, len(specs), pcfg, self.fcfg, standby=l.standby)
+        from .checks import DnsCheck, HttpCheck  # loaded only for links with checks (and dns.py with it)
         pr = DnsCheck(l.device, self.clock) if kind == "dns" else HttpCheck(l.device, self.clock)
         return Family(kind, specs, ls, pr)
 
@@ -457,6 +457,7 @@ class LinkMonitor:
                 self._bandwidth_change(n, judge.sample(now, c[0], c[1], excess, self.policy.active == n))
             if judge.test_due(now, l.metered) and not self.held[n]:
                 if tester is None:
+                    from .checks import HttpCheck  # loaded only when a bandwidth test is due
                     tester = HttpCheck(l.device, self.clock)
                 got, secs = await tester.download(judge.cfg["test_url"], judge.cfg["test_bytes"], 30)
                 self._bandwidth_change(n, judge.test_result(self.clock.monotonic(), got, secs))
