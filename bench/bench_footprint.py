@@ -51,21 +51,6 @@ def _modname(rel):
     return ".".join(parts)
 
 
-def _top_imports(tree):
-    """Import nodes that run at import time (module level, inside if/try; not in def/class, and
-    not in except handlers: those are fallbacks for other runtimes)."""
-    out = []
-    todo = list(tree.body)
-    while todo:
-        n = todo.pop(0)
-        if isinstance(n, (ast.Import, ast.ImportFrom)):
-            out.append(n)
-        elif isinstance(n, (ast.If, ast.Try, ast.With)):
-            for field in ("body", "orelse", "finalbody"):
-                todo.extend(getattr(n, field, []) or [])
-    return out
-
-
 def import_order(src=paths.FIRMWARE):
     """(stdlib modules imported at module level, firmware modules in dependency order): importing
     them in this order, each import loads only that module itself."""
@@ -83,7 +68,7 @@ def import_order(src=paths.FIRMWARE):
         parts = name.split(".")
         for i in range(1, len(parts)):
             d.add(".".join(parts[:i]))  # parent packages load first
-        for n in _top_imports(tree):
+        for n in manifest.top_imports(tree):
             if isinstance(n, ast.Import):
                 for a in n.names:
                     (d if a.name in mods else stdlib).add(a.name)
