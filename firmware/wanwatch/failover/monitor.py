@@ -77,6 +77,7 @@ class LinkMonitor:
         self.actuator = actuator
         self.modem_ok = modem_ok
         self.modem_view = modem_view
+        self._http_check = None  # checks.HttpCheck when a link has an active bandwidth test
         self.cellular = {}      # name -> CellularRules (metered links)
         self.bandwidth = {}     # name -> BandwidthJudge (links with bandwidth settings, metered links)
         for l in self.links:
@@ -84,6 +85,9 @@ class LinkMonitor:
                 self.cellular[l.name] = CellularRules(l.cellular)
             if l.bandwidth or l.metered:
                 self.bandwidth[l.name] = BandwidthJudge(l.bandwidth, l.metered)
+                if self.bandwidth[l.name].cfg.get("test_url") and self._http_check is None:
+                    from .checks import HttpCheck  # loaded (with dns.py) only for a bandwidth test
+                    self._http_check = HttpCheck
         self.policy = Policy([l.name for l in self.links], clock, events, self.fcfg)
         self.fams = {}          # name -> [Family]
         self.held = {}          # name -> {interface: note} while netifd has an interface down
@@ -457,8 +461,7 @@ class LinkMonitor:
                 self._bandwidth_change(n, judge.sample(now, c[0], c[1], excess, self.policy.active == n))
             if judge.test_due(now, l.metered) and not self.held[n]:
                 if tester is None:
-                    from .checks import HttpCheck  # loaded only when a bandwidth test is due
-                    tester = HttpCheck(l.device, self.clock)
+                    tester = self._http_check(l.device, self.clock)
                 got, secs = await tester.download(judge.cfg["test_url"], judge.cfg["test_bytes"], 30)
                 self._bandwidth_change(n, judge.test_result(self.clock.monotonic(), got, secs))
             await asyncio.sleep(BANDWIDTH_SAMPLE_S)
