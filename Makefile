@@ -39,8 +39,9 @@ sysdeps:
 	  else echo "missing system packages:$$missing (sudo apt-get install -y$$missing)"; fi; \
 	fi
 
+# BOARD picks boards/$(BOARD)/manifest.py: build, flash and package ship what it lists
 build: $(STAMP)
-	$(PY) -m host_tools.build
+	$(PY) -m host_tools.build --board $(BOARD)
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -q tests
@@ -52,7 +53,7 @@ bench: $(STAMP) sysdeps build
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 package: $(STAMP)
-	$(PY) -m host_tools.cli package
+	$(PY) -m host_tools.cli package --board $(BOARD)
 
 flash: $(STAMP)
 	@[ -n "$(PORT)" ] || { echo "usage: make flash BOARD=<board> PORT=<device or socket://host:port>"; exit 2; }

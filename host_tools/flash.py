@@ -2,7 +2,9 @@
 description and the config to a MicroPython board with mpremote, idempotently: the device's SHA-256
 of every target file is read in one round trip and only changed files are copied.
 
-Layout on the device: /lib/wanwatch/**.mpy, /board.json (+ board module), /wanwatch.json.
+What is copied comes from the board's manifest (boards/<board>/manifest.py, host_tools/manifest.py):
+its modules, compiled, and its hardware files. Layout on the device: /lib/wanwatch/**.mpy,
+/board.json (+ board module), /wanwatch.json.
 With --romfs the bundle goes into the ROMFS partition instead (MicroPython >= 1.25 boards mount it
 at /rom; /rom/lib/wanwatch/**.mpy): code then runs in place from flash, so the heap only holds the
 agent's objects (docs/footprint.md has the figures).
@@ -10,7 +12,6 @@ PORT is anything mpremote accepts: /dev/ttyUSB0, socket://127.0.0.1:PORT, rfc221
 """
 import argparse
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -35,27 +36,30 @@ def bundle_files(bundle, prefix="lib/"):
     return files
 
 
-def fresh_bundle():
+def fresh_bundle(board=None):
+    """The board's build (its manifest's modules) in a fresh directory; every module without a board."""
     from host_tools import build
     bundle = os.path.join(tempfile.mkdtemp(prefix="wanwatch-flash-"), "lib")
-    build.build(bundle, quiet=True)
+    build.build(bundle, quiet=True, board=board)
     return bundle
+
+
+def board_manifest(board):
+    from host_tools import manifest
+    try:
+        return manifest.load(board)
+    except manifest.ManifestError as e:
+        raise SystemExit(str(e))
 
 
 def plan(board, config=None, bundle=None, romfs=False):
     """[(local path, device path)] of everything a flash copies as files (with romfs the bundle
     goes into the ROM partition instead and is not in this list)."""
+    m = board_manifest(board)
     if bundle is None:
-        bundle = fresh_bundle()
+        bundle = fresh_bundle(board)
     files = [] if romfs else bundle_files(bundle)
-    bdir = os.path.join(ROOT, "boards", board)
-    if not os.path.isfile(os.path.join(bdir, "board.json")):
-        raise SystemExit("unknown board %r: no boards/%s/board.json" % (board, board))
-    files.append((os.path.join(bdir, "board.json"), "board.json"))
-    with open(os.path.join(bdir, "board.json")) as f:
-        mod = json.load(f).get("module")
-    if mod:
-        files.append((os.path.join(bdir, mod), mod))
+    files.extend(m.hardware_files)  # board.json (+ its board module), as the manifest's hardware() says
     if config:
         files.append((config, "wanwatch.json"))
     return files
@@ -119,7 +123,7 @@ def deploy_romfs(port, bundle, dry_run=False, out=sys.stdout):
 
 def flash(port, board, config=None, dry_run=False, out=sys.stdout, bundle=None, romfs=False):
     if bundle is None:
-        bundle = fresh_bundle()
+        bundle = fresh_bundle(board)
     files = plan(board, config, bundle, romfs=romfs)
     if romfs:
         deploy_romfs(port, bundle, dry_run, out)

@@ -2,7 +2,8 @@
 
 An .ipk (OpenWrt's ipkg-build) is a gzip-compressed tar holding ./debian-binary ("2.0\\n"),
 ./control.tar.gz (control, conffiles, postinst, prerm) and ./data.tar.gz (the target filesystem:
-openwrt/wanwatch/files/ plus the .mpy bundle under /usr/lib/wanwatch). Owners are numeric 0/0,
+openwrt/wanwatch/files/ plus the .mpy bundle under /usr/lib/wanwatch: the modules of the board's
+manifest, boards/<board>/manifest.py, default openwrt-quectel: the full agent). Owners are numeric 0/0,
 entries sorted and mtimes fixed, so the same sources give the same bytes.
 """
 import argparse
@@ -16,6 +17,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES = os.path.join(ROOT, "openwrt", "wanwatch", "files")
 MTIME = 1700000000  # fixed: reproducible packages
+DEFAULT_BOARD = "openwrt-quectel"  # the recipe's WANWATCH_BOARD default too (openwrt/wanwatch/Makefile)
 CONFFILES = ["/etc/config/wanwatch"]
 
 POSTINST = """#!/bin/sh
@@ -78,13 +80,13 @@ def _tree(src, prefix):
     return entries
 
 
-def build(out_dir=None):
+def build(out_dir=None, board=DEFAULT_BOARD):
     from host_tools import build as mpybuild
     out_dir = out_dir or os.path.join(ROOT, "build")
     ver = version()
     with tempfile.TemporaryDirectory() as tmp:
         bundle = os.path.join(tmp, "usr", "lib", "wanwatch")
-        mpybuild.build(bundle, quiet=True)
+        mpybuild.build(bundle, quiet=True, board=board)
         data_entries = _tree(FILES, "") + [("./usr/lib/", None, 0o755)] + _tree(os.path.join(tmp, "usr", "lib"), "usr/lib/")
     # de-duplicate directory entries that both trees carry
     seen = {}
@@ -121,8 +123,13 @@ def build(out_dir=None):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="wanwatch-host package", description=__doc__)
     ap.add_argument("--out", help="output directory (default build/)")
+    ap.add_argument("--board", default=DEFAULT_BOARD, help="the board manifest whose modules it ships (default %(default)s)")
     args = ap.parse_args(argv)
-    path = build(args.out)
+    try:
+        path = build(args.out, args.board)
+    except RuntimeError as e:
+        print("wanwatch-host package: %s" % e, file=sys.stderr)
+        return 1
     print("built %s (%d bytes)" % (os.path.relpath(path, ROOT), os.path.getsize(path)))
     return 0
 

@@ -52,7 +52,7 @@ class Agent:
         self.usage = UsageTracker(cfg, clock, events, cfg["run_dir"], cfg["state_dir"],
                                   counters_source=self.modem.counters, device=self._metered_device(),
                                   iccid_source=lambda: self.modem.iccid)
-        if cfg.get("budget"):
+        if budget_configured(cfg):
             from .usage.budget import BudgetPolicy  # loaded only when a budget is configured
             self.budget = BudgetPolicy(cfg, clock, events, self.link_list, self._metered_carrying,
                                        self.usage.status, tracker=self.usage)
@@ -285,6 +285,13 @@ class Agent:
             except Exception as e:
                 log.warning("status file: %s", exc_text(e))
             await asyncio.sleep(STATUS_FILE_PERIOD_S)
+
+
+def budget_configured(cfg):
+    """A budget is configured when it has a rate or steps (the section itself always exists, filled
+    with defaults): only then is the policy (usage/budget.py) loaded and built."""
+    b = cfg.get("budget") or {}
+    return b.get("rate_mbps") is not None or bool(b.get("steps"))
 
 
 def _log_event(ev):

@@ -57,7 +57,8 @@ def parse_args(argv):
 # Needed only to read the config and build the parts: dropping them returns their code to the heap
 # for the rest of the run. The validator goes as soon as the config is read; the areas' schemas
 # once the parts are built (they take their defaults from them). reload_config imports config again.
-VALIDATOR = ("wanwatch.config.uci", "wanwatch.config.schema", "wanwatch.config.error", "wanwatch.config")
+VALIDATOR = ("wanwatch.config.uci", "wanwatch.config.schema", "wanwatch.config.error", "wanwatch.config",
+             "wanwatch.features", "wanwatch.built")
 STARTUP_ONLY = VALIDATOR + ("wanwatch.modem.schema", "wanwatch.failover.schema", "wanwatch.usage.schema",
                             "wanwatch.report.schema", "wanwatch.board")
 
@@ -75,6 +76,12 @@ def _forget_startup_modules(names=STARTUP_ONLY):
     gc.collect()
 
 
+def _absent(area):
+    """Why a command line use of an optional area fails in this build (features.py), or None."""
+    from .features import need
+    return need(area)
+
+
 def _release(cfg):
     """Take the agent's routing away (it is stopped): the kernel's main table decides again; and
     the budget policy's rate limit, if one is in force (whether a budget is configured or not: it
@@ -84,7 +91,7 @@ def _release(cfg):
     from .compat import asyncio
     store.makedirs(cfg["run_dir"])
     ok = asyncio.run(make_actuator(cfg).release())
-    if cfg.get("actuator", "none") != "none":
+    if cfg.get("actuator", "none") != "none" and not _absent("budget"):
         from .sysrun import run
         from .usage.budget import release_devices, clear_cmds
         rc, _ = asyncio.run(run("\n".join(clear_cmds(release_devices(cfg))), cfg["run_dir"], 5.0))
@@ -100,6 +107,10 @@ def main(argv):
         print("wanwatch", VERSION)
         return 0
     if argv and argv[0] == "status":
+        why = _absent("table")
+        if why:
+            _err("wanwatch status: " + why)
+            return 2
         from .report import table  # lazy: only the status command renders tables
         return table.main_status(argv[1:])
     try:
@@ -119,6 +130,10 @@ def main(argv):
     if opts["print"]:
         print(config.dump(cfg))
         return 0
+    why = _absent("syslog") if opts["syslog"] else None
+    if why:
+        _err("wanwatch: --syslog: " + why)
+        return 2
     from . import log
     log.setup(cfg["log_level"], opts["syslog"])
     if opts["release"]:

@@ -14,7 +14,8 @@ open. Events on the way:
 
 Events are read through the agent's own console (`events` every second; the agent keeps the last
 8, deduplicated here by seq; `seq_gaps` says if any were missed), memory from its
-`WANWATCH_MEMSTAT` lines. A run passes only if the agent did not crash, printed no MemoryError
+`WANWATCH_MEMSTAT` lines. A build without the console (console=False: a lean board manifest) is
+read from its log instead: its `event TYPE k=v` lines, and the status file in run_dir. A run passes only if the agent did not crash, printed no MemoryError
 and the failover AND the failback happened (reconnection and reboot are reported besides).
 run() is the event scenario; run_steady() the same agent at default rates for the CPU figure.
 """
@@ -29,6 +30,7 @@ from host_tools.emulator import Emulator
 
 from . import paths
 from host_tools.netbed import SERVER, TARGETS, NetBed
+from host_tools.netbed.agent import parse_event
 from .netbed_agent import RouterProcess
 
 DEVICE_ID = "footprint-1"
@@ -45,7 +47,7 @@ FAST = {
 }
 
 
-def config(tmp, tty, broker_port, rates="fast"):
+def config(tmp, tty, broker_port, rates="fast", console=True):
     """The agent's site config on the bed; rates "fast" (FAST overlaid) or "default"."""
     cfg = {
         "device_id": DEVICE_ID,
@@ -55,7 +57,7 @@ def config(tmp, tty, broker_port, rates="fast"):
         "actuator": "openwrt",
         "usage": {"cap_mb": 1000},
         "mqtt": {"host": SERVER, "port": broker_port},
-        "console": {"enabled": True},
+        "console": {"enabled": console},
         "state_dir": os.path.join(tmp, "flash"), "run_dir": os.path.join(tmp, "run"),
     }
     if rates == "fast":
@@ -72,7 +74,8 @@ class Log:
     `events` / `status --json` replies, MemoryErrors. Fed line by line (the live run) or with a
     whole text (parse())."""
 
-    def __init__(self):
+    def __init__(self, from_log=False):
+        self.from_log = from_log  # events from `event TYPE k=v` log lines (no console): numbered here
         self.events = {}        # seq -> event (the console repeats the last 8 every time)
         self.memstat = []       # (alloc, live, peak, free) per memstat line
         self.status = None      # last `status --json` reply
@@ -98,6 +101,14 @@ class Log:
             if isinstance(doc, dict) and "device_id" in doc and "links" in doc:
                 self.status = doc
                 return None
+        if self.from_log:
+            ev = parse_event(line)
+            if ev is not None:
+                ev["seq"] = len(self.events) + 1
+                self.events[ev["seq"]] = ev
+                if "MemoryError" in line:
+                    self._err_seqs.add(ev["seq"])
+                return ev
         if line.startswith("LOADED "):
             self.loaded.update(line.split()[1:])
             return None
@@ -150,12 +161,15 @@ def parse(text):
 class FullAgent(RouterProcess):
     """`micropython -m wanwatch` in the router namespace; stdin is its console, stdout the log."""
 
-    def __init__(self, bed, bundle, cfg_path, log_path, heapsize=None, memstat_s=2, main=("-m", "wanwatch")):
+    def __init__(self, bed, bundle, cfg_path, log_path, heapsize=None, memstat_s=2, main=("-m", "wanwatch"),
+                 console=True):
         cmd = [paths.micropython()] + (["-X", "heapsize=%s" % heapsize] if heapsize else []) + list(main)
-        self.log = Log()
+        self.log = Log(from_log=not console)
         self.out = open(log_path, "w")
-        RouterProcess.__init__(self, bed, cmd + ["--config", cfg_path],
-                               env={"MICROPYPATH": bundle + ":.frozen", "WANWATCH_MEMSTAT": str(memstat_s)},
+        env = {"MICROPYPATH": bundle + ":.frozen"}
+        if memstat_s:  # (its gc.collect() every memstat_s keeps the heap's touched pages, so RSS, low)
+            env["WANWATCH_MEMSTAT"] = str(memstat_s)
+        RouterProcess.__init__(self, bed, cmd + ["--config", cfg_path], env=env,
                                stdin=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
 
     def _line(self, now, line):
@@ -184,6 +198,10 @@ class FullAgent(RouterProcess):
         except (OSError, IndexError, ValueError):
             return None
 
+    def memory_kb(self):
+        """{"VmRSS": kB, "VmHWM": kB} of the agent's process now (resident, and its peak)."""
+        return proc_memory_kb(self.proc.pid)
+
     def alive(self):
         return self.proc.poll() is None
 
@@ -193,10 +211,24 @@ class FullAgent(RouterProcess):
         self.out.close()
 
 
+def proc_memory_kb(pid):
+    """{"VmRSS": kB, "VmHWM": kB} from /proc/<pid>/status; {} when the process is gone."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM"):
+                    out[k] = int(v.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
 class _Run:
     """The bed, the broker, the emulator and the agent of one run."""
 
-    def __init__(self, tmp, bundle, heapsize, rates, profile, memstat_s, main=("-m", "wanwatch")):
+    def __init__(self, tmp, bundle, heapsize, rates, profile, memstat_s, main=("-m", "wanwatch"), console=True):
         os.makedirs(tmp, exist_ok=True)
         self.tmp = tmp
         self.bed = NetBed().__enter__()
@@ -206,13 +238,14 @@ class _Run:
             tty = self.emu.start(link=os.path.join(tmp, "ttyMODEM"))
             cfg_path = os.path.join(tmp, "site.json")
             with open(cfg_path, "w") as f:
-                json.dump(config(tmp, tty, self.broker.port, rates), f)
+                json.dump(config(tmp, tty, self.broker.port, rates, console), f)
             self.log_path = os.path.join(tmp, "agent.log")
             self.t0 = time.monotonic()
-            self.agent = FullAgent(self.bed, bundle, cfg_path, self.log_path, heapsize, memstat_s, main)
+            self.agent = FullAgent(self.bed, bundle, cfg_path, self.log_path, heapsize, memstat_s, main, console)
         except BaseException:
             self.bed.close()
             raise
+        self.console = console
         self.crashed = False
         self.steps = []  # (seconds from start, what)
 
@@ -247,6 +280,12 @@ class _Run:
             time.sleep(0.1)
 
     def mqtt_connected(self, want):
+        if not self.console:  # no console to ask: the status file (rewritten every 5 s)
+            try:
+                with open(os.path.join(self.tmp, "run", "status.json")) as f:
+                    self.agent.log.status = json.load(f)
+            except (OSError, ValueError):
+                pass
         st = self.agent.log.status
         return st is not None and st["mqtt"]["connected"] is want
 
@@ -261,15 +300,18 @@ class _Run:
 
 
 def run(tmp, bundle, heapsize=None, seconds=60, profile="quectel-ec25", outage_s=6, stop_on_error=True,
-        main=("-m", "wanwatch")):
+        main=("-m", "wanwatch"), console=True, memstat_s=2):
     """The event scenario at accelerated rates (FAST); at least `seconds` long (the events take
     ~30 s when all goes well, up to ~3 min when nothing happens; the rest is steady running). Returns a dict:
     passed (no crash, 0 MemoryError, failover and failback happened), crashed, memory_errors,
     failover, failback, failover_s (blackhole -> failover event), failback_s (heal -> failback),
     mqtt_reconnected, modem_rebooted, peak (live heap bytes), cpu_s, wall_s, seq_gaps, steps, events,
-    actions (ifup/ifdown calls), loaded (modules named by LOADED lines), log.
-    main: what micropython runs instead of `-m wanwatch` (given `--config FILE`)."""
-    r = _Run(tmp, bundle, heapsize, "fast", profile, 2, main)
+    actions (ifup/ifdown calls), loaded (modules named by LOADED lines), memory_kb (VmRSS/VmHWM of the
+    agent's process at the end), log.
+    main: what micropython runs instead of `-m wanwatch` (given `--config FILE`); console: False for
+    a build without the console (events then from the log lines); memstat_s: None for no memstat
+    lines (no peak then; the agent's memory as in production, for its RSS)."""
+    r = _Run(tmp, bundle, heapsize, "fast", profile, memstat_s, main, console)
     a, log = r.agent, r.agent.log
     fo_s = fb_s = None
     reconnected = rebooted = False
@@ -317,6 +359,7 @@ def run(tmp, bundle, heapsize=None, seconds=60, profile="quectel-ec25", outage_s
         time.sleep(0.5)
         r.bad()
         cpu, wall = a.cpu_s(), r.el()
+        memory = a.memory_kb()
         actions = r.bed.actions()
     finally:
         text = r.close()
@@ -326,7 +369,8 @@ def run(tmp, bundle, heapsize=None, seconds=60, profile="quectel-ec25", outage_s
             "memory_errors": errors, "failover": fo, "failback": fb, "failover_s": fo_s, "failback_s": fb_s,
             "mqtt_reconnected": reconnected, "modem_rebooted": rebooted, "peak": log.peak(),
             "cpu_s": cpu, "wall_s": wall, "seq_gaps": log.seq_gaps(), "steps": r.steps,
-            "events": log.ordered(), "actions": actions, "loaded": sorted(log.loaded), "log": text}
+            "events": log.ordered(), "actions": actions, "loaded": sorted(log.loaded), "memory_kb": memory,
+            "log": text}
 
 
 def run_steady(tmp, bundle, seconds=300, warmup_s=20, heapsize=None, profile="quectel-ec25"):

@@ -13,7 +13,7 @@ from wanwatch.events import EventBus
 from wanwatch.failover.link import as_links
 from wanwatch.report.status import BUDGET_KEYS
 from wanwatch.usage import budget as B
-from wanwatch.usage.tracker import limited_rate
+from wanwatch.usage.forecast import limited_rate
 
 LINKS = [{"name": "wan", "device": "wan", "role": "primary", "targets": ["10.9.0.1"]},
          {"name": "wwan", "device": "wwan", "role": "backup", "metered": True, "targets": ["10.9.0.1"]}]

@@ -18,7 +18,7 @@ TOL = 0.15
 
 
 def limited(share, kbit):
-    """The forecast's rate under a limit of kbit each way (usage.tracker.limited_rate)."""
+    """The forecast's rate under a limit of kbit each way (usage.forecast.limited_rate)."""
     return min(OBSERVED * share, kbit * 125) + min(OBSERVED * (1 - share), kbit * 125)
 
 

@@ -247,6 +247,10 @@ def validate(raw, src="<config>"):
     """Validate a raw config dict; returns a new dict with every default filled in."""
     if not isinstance(raw, dict):
         raise ConfigError(src, "(top)", "must be a JSON object")
+    from ..features import missing  # a key that needs an area or vendor this build left out
+    gap = missing(raw)
+    if gap:
+        raise ConfigError(src, gap[0], gap[1])
     cfg = _object(src, "", raw, TOP)
     _between(src, cfg)
     return cfg

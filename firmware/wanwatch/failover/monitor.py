@@ -15,7 +15,6 @@ from .actuator import NoneActuator
 from .. import log
 from .bandwidth import BandwidthJudge
 from .cellular import CellularRules
-from .checks import DnsCheck, HttpCheck
 from ..compat import asyncio, exc_text
 from .link import as_links
 from .linkstate import FAILOVER_DEFAULTS, LinkState, settings
@@ -78,6 +77,7 @@ class LinkMonitor:
         self.actuator = actuator
         self.modem_ok = modem_ok
         self.modem_view = modem_view
+        self._http_check = None  # checks.HttpCheck when a link has an active bandwidth test
         self.cellular = {}      # name -> CellularRules (metered links)
         self.bandwidth = {}     # name -> BandwidthJudge (links with bandwidth settings, metered links)
         for l in self.links:
@@ -85,6 +85,9 @@ class LinkMonitor:
                 self.cellular[l.name] = CellularRules(l.cellular)
             if l.bandwidth or l.metered:
                 self.bandwidth[l.name] = BandwidthJudge(l.bandwidth, l.metered)
+                if self.bandwidth[l.name].cfg.get("test_url") and self._http_check is None:
+                    from .checks import HttpCheck  # loaded (with dns.py) only for a bandwidth test
+                    self._http_check = HttpCheck
         self.policy = Policy([l.name for l in self.links], clock, events, self.fcfg)
         self.fams = {}          # name -> [Family]
         self.held = {}          # name -> {interface: note} while netifd has an interface down
@@ -126,6 +129,7 @@ class LinkMonitor:
                      "standby_interval_s": first["standby_interval_s"],
                      "metered_active_interval_s": first["metered_interval_s"], "payload_bytes": 0})
         ls = LinkState(l.name, len(specs), pcfg, self.fcfg, standby=l.standby)
+        from .checks import DnsCheck, HttpCheck  # loaded only for links with checks (and dns.py with it)
         pr = DnsCheck(l.device, self.clock) if kind == "dns" else HttpCheck(l.device, self.clock)
         return Family(kind, specs, ls, pr)
 
@@ -463,7 +467,7 @@ class LinkMonitor:
                                judge.status()["down_kbps"], excess, judge.low_since)
                 if test[1] is None and judge.test_due(now, l.metered) and not self.held[n]:
                     if test[0] is None:
-                        test[0] = HttpCheck(l.device, self.clock)
+                        test[0] = self._http_check(l.device, self.clock)
                     test[1] = asyncio.create_task(self._bandwidth_test(n, judge, test))
                 await asyncio.sleep(BANDWIDTH_SAMPLE_S)
         except asyncio.CancelledError:

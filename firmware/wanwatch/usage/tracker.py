@@ -1,5 +1,5 @@
 # usage.py: backup-SIM data usage. One ledger per SIM (keyed by ICCID) per billing cycle,
-# thresholds of the cap, an exhaustion forecast, remote hooks (set_cap/reset) and crash-safe
+# thresholds of the cap, an exhaustion forecast (forecast.py), remote hooks (set_cap/reset) and crash-safe
 # persistence. See docs/usage.md for the design, the loss bounds and the config keys.
 #
 # Persistence: the same document is written atomically (temp + rename) to the RAM dir every
@@ -15,13 +15,15 @@ from ..compat import asyncio, exc_text
 from .counters import CounterAccumulator, read_sys, read_boot_id
 from . import schema as _schema
 
+try:  # an optional area: a board manifest may leave the forecast out (features.py)
+    from . import forecast
+except ImportError:
+    forecast = None
+
 MB = 1000000          # carriers bill decimal megabytes; also the earlier (safer) warning
 HOUR = 3600
 DAY = 86400
 MIN_EPOCH = 1577836800  # 2020-01-01: earlier means the router clock is not set yet (no NTP)
-WINDOW_S = DAY          # burn rate = bytes of the last 24 hourly buckets / time covered
-MIN_OBS_S = 6 * HOUR    # no forecast from less observation (a short burst is not a trend)
-CLEAR_S = DAY           # a forecast warning clears when the projection moves > 1 day past the end
 MAX_BUCKETS = 25
 MAX_HIST = 3
 FILE = "/usage.json"
@@ -141,21 +143,6 @@ def total_of(doc_list):
     """Total bytes of the ledger that would be active after loading these documents (tests)."""
     _, ls = merge_docs(doc_list)
     return (ls[0]["rx"] + ls[0]["tx"]) if ls else 0
-
-
-def limited_rate(rate, rx, tx, limit):
-    """The burn rate (bytes/s) a forecast may assume under a rate limit (budget policy): the
-    observed rate split by the ledger's rx/tx share, each direction no faster than its limit
-    (bytes/s; None = that direction is not limited). A forecast from the unlimited past would
-    run out far too early."""
-    if not limit or rate is None:
-        return rate
-    tot = rx + tx
-    share = rx / tot if tot > 0 else 1.0
-    out = 0.0
-    for part, lim in ((rate * share, limit[0]), (rate * (1.0 - share), limit[1])):
-        out += part if lim is None or part < lim else lim
-    return out
 
 
 class UsageTracker:
@@ -418,31 +405,10 @@ class UsageTracker:
             return L["cap"]
         return self.cfg_cap
 
-    def _rate(self, L, now):
-        horizon = now - WINDOW_S
-        tot = 0
-        for h, b in L["hb"]:
-            if (h + 1) * HOUR > horizon:
-                tot += b
-        start = L["since"] if L["since"] is not None else now
-        if start < horizon:
-            start = horizon
-        cov = now - start
-        if cov < MIN_OBS_S:
-            return None
-        return limited_rate(tot / cov, L["rx"], L["tx"], self.rate_limit)
-
     def _forecast(self, L, now):
-        cap = self._cap(L)
-        if L is None or not cap:
+        if forecast is None:
             return None
-        used = self._used(L)
-        if used >= cap:
-            return L["cap_at"] if L["cap_at"] is not None else now
-        r = self._rate(L, now)
-        if not r:
-            return None
-        return now + int((cap - used) / r)
+        return forecast.exhaustion(L, self._cap(L), self._used(L) if L is not None else 0, now, self.rate_limit)
 
     def _used_pct(self, L, cap):
         if not cap or L is None:
@@ -504,19 +470,8 @@ class UsageTracker:
                         _log_once(_log.error, "at_cap hook: " + exc_text(e))
         fc = self._forecast(L, now)
         self._fc = fc
-        if not cap or used >= cap:
-            return
-        if not L["fc"] and fc is not None and L["end"] is not None and fc < L["end"]:
-            L["fc"] = 1
-            self._ver += 1
-            self.save(True)
-            self.events.emit("usage_forecast", iccid=L["iccid"], exhaustion=cycle.iso_utc(fc),
-                             exhaustion_ts=fc, cycle_end=L["end"], rate_bps=int(self._rate(L, now) or 0),
-                             used_pct=self._used_pct(L, cap), total_bytes=L["rx"] + L["tx"], used_bytes=used,
-                             cap_bytes=cap)
-        elif L["fc"] and (fc is None or L["end"] is None or fc > L["end"] + CLEAR_S):
-            L["fc"] = 0  # the burn slowed down: a new trend may warn again
-            self._ver += 1
+        if forecast is not None:
+            forecast.warn(self, L, now, cap, used, fc)
 
     # --- hooks for the agent and the signed-command layer ----------------------------------------
     def add_own(self, nbytes):
@@ -612,7 +567,9 @@ class UsageTracker:
 
     def _forecast_rate(self, L):
         """Bytes/s the forecast assumes (the observed burn, held to the budget limit), or None."""
-        r = self._rate(L, int(self.clock.time()))
+        if forecast is None:
+            return None
+        r = forecast.rate(L, int(self.clock.time()), self.rate_limit)
         return int(r) if r else None
 
     async def read_counters(self):
